@@ -1,0 +1,65 @@
+import { BuildState } from '../../state/build-state.js';
+import { StatCache } from '../../state/stat-cache.js';
+import { build } from '../../scheduler/builder.js';
+import type { BuildEvent } from '../../scheduler/events.js';
+import { parseCommandArgs } from '../args.js';
+import { EXIT } from '../exit-codes.js';
+import { openProject } from '../project.js';
+
+export const help = `Usage: spx status [options] [NODE...]
+
+Says for every node (default: all) whether it is fresh or stale, and for a
+stale node exactly why: which input file, setting, upstream output or
+environment variable changed, that it never ran, or that an output is
+missing or was modified. Runs nothing and changes no recorded state.
+
+Options:
+      --json         print {"nodes": [{"name", "state", "reasons"}]}
+  -f, --file FILE    pipeline file (default: spx.yaml)
+  -C DIR             run as if started in DIR
+  -h, --help         show this help
+
+Exit codes: 0 (fresh or not), 2 usage or pipeline error.`;
+
+interface NodeStatus {
+  name: string;
+  state: 'fresh' | 'stale' | 'blocked';
+  reasons: string[];
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('status', args, { json: { type: 'boolean' } });
+  if (values.help) {
+    console.log(help);
+    return EXIT.ok;
+  }
+  const { pipeline, stateDir } = await openProject({ directory: values.directory, file: values.file });
+  const statCache = StatCache.load(pipeline.root, stateDir);
+  const nodes: NodeStatus[] = [];
+  const collect = (event: BuildEvent): void => {
+    if (event.type === 'fresh') nodes.push({ name: event.node, state: 'fresh', reasons: [] });
+    if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons });
+    if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [event.because] });
+  };
+  await build(
+    pipeline,
+    BuildState.open(pipeline.root, stateDir),
+    statCache,
+    { targets: positionals, jobs: 1, keepGoing: true, force: new Set(), dryRun: true, signal: new AbortController().signal, env: process.env },
+    collect,
+  );
+  statCache.save();
+
+  if (values.json) {
+    console.log(JSON.stringify({ nodes }, null, 2));
+    return EXIT.ok;
+  }
+  const width = Math.max(...nodes.map((n) => n.name.length));
+  for (const node of nodes) {
+    console.log(`${node.name.padEnd(width)}  ${node.state}`);
+    for (const reason of node.reasons) console.log(`${' '.repeat(width)}    ${reason}`);
+  }
+  const stale = nodes.filter((n) => n.state !== 'fresh').length;
+  console.log(stale === 0 ? `all ${nodes.length} nodes are fresh` : `${stale} of ${nodes.length} nodes are stale`);
+  return EXIT.ok;
+}

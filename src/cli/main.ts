@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { UserError, UserErrors } from '../util/errors.js';
+import { EXIT } from './exit-codes.js';
+
+interface Command {
+  summary: string;
+  load(): Promise<{ run(args: string[]): Promise<number>; help: string }>;
+}
+
+// Each command is imported only when it is the one asked for: start-up is
+// part of every no-op build.
+const COMMANDS: Record<string, Command> = {
+  build: { summary: 'build stale nodes (default: all)', load: () => import('./commands/build.js') },
+  status: { summary: 'say which nodes are stale, and why', load: () => import('./commands/status.js') },
+  graph: { summary: 'print the graph as mermaid, dot or json', load: () => import('./commands/graph.js') },
+  clean: { summary: "remove nodes' outputs", load: () => import('./commands/clean.js') },
+  validate: { summary: 'check the pipeline file', load: () => import('./commands/validate.js') },
+};
+
+const HELP = `spx — a Makefile-style task graph runner for AI coding workflows
+
+Usage: spx <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`)
+  .join('\n')}
+
+Common options:
+  -f, --file FILE   pipeline file (default: spx.yaml)
+  -C DIR            run as if started in DIR
+  -h, --help        help for spx or a command
+  --version         print spx's version
+
+Run 'spx <command> --help' for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    const topic = name === 'help' ? args[0] : undefined;
+    if (topic && COMMANDS[topic]) console.log((await COMMANDS[topic].load()).help);
+    else console.log(HELP);
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(version());
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UserError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (see spx --help)`);
+  return (await command.load()).run(args);
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UserError || error instanceof UserErrors) {
+      console.error(error.format());
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    console.error(`spx: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error('This is a bug in spx; please report it with the command you ran.');
+    process.exitCode = EXIT.failed;
+  },
+);

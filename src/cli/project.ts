@@ -1,0 +1,30 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import type { LoadedPipeline } from '../config/types.js';
+import { loadPipeline } from '../config/load.js';
+
+export interface ProjectOptions {
+  /** `-C DIR`: run as if started in DIR. */
+  directory: string | undefined;
+  /** `-f FILE`: the pipeline file, relative to DIR. */
+  file: string | undefined;
+}
+
+export interface Project {
+  pipeline: LoadedPipeline;
+  /** Local, uncommitted state: `.spx/` in the project root. */
+  stateDir: string;
+}
+
+export function projectFile(options: ProjectOptions): string {
+  const directory = resolve(options.directory ?? '.');
+  const file = options.file ?? 'spx.yaml';
+  return isAbsolute(file) ? file : join(directory, file);
+}
+
+export async function openProject(options: ProjectOptions): Promise<Project> {
+  const file = projectFile(options);
+  const root = resolve(file, '..');
+  const stateDir = join(root, '.spx');
+  const pipeline = await loadPipeline(file, { root, stateDir });
+  return { pipeline, stateDir };
+}

@@ -1,0 +1,145 @@
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+import type { Locator } from './locate.js';
+import { closestName } from './suggest.js';
+import type { PipelineConfig } from './types.js';
+
+type DependencyField = 'needs' | 'uses';
+const DEPENDENCY_FIELDS: readonly DependencyField[] = ['needs', 'uses'];
+
+/**
+ * What the schema cannot say: dependencies name real nodes and form no cycle,
+ * every output belongs to one node and lies inside the project. Runs on the
+ * resolved config, so paths compare as normalised strings.
+ */
+export function checkSemantics(config: PipelineConfig, locator: Locator): UserError[] {
+  return [
+    ...checkCommands(config, locator),
+    ...checkDependencies(config, locator),
+    ...checkCycles(config, locator),
+    ...checkOutputs(config, locator),
+  ];
+}
+
+function checkCommands(config: PipelineConfig, locator: Locator): UserError[] {
+  const errors: UserError[] = [];
+  for (const [name, node] of Object.entries(config.nodes)) {
+    if (node.command.trim() === '') {
+      errors.push(new UserError(`node "${name}" has an empty command`, locator.value(['nodes', name, 'command'])));
+    }
+  }
+  return errors;
+}
+
+function checkDependencies(config: PipelineConfig, locator: Locator): UserError[] {
+  const errors: UserError[] = [];
+  const names = Object.keys(config.nodes);
+  for (const [name, node] of Object.entries(config.nodes)) {
+    for (const field of DEPENDENCY_FIELDS) {
+      node[field].forEach((dependency, index) => {
+        const at = locator.value(['nodes', name, field, index]);
+        if (dependency === name) {
+          errors.push(new UserError(`node "${name}" ${field} itself`, at));
+        } else if (!(dependency in config.nodes)) {
+          const close = closestName(dependency, names);
+          const hint = close === undefined ? '' : ` (did you mean "${close}"?)`;
+          errors.push(new UserError(`unknown node "${dependency}" in ${field} of node "${name}"${hint}`, at));
+        } else if (field === 'uses' && node.needs.includes(dependency)) {
+          errors.push(
+            new UserError(`node "${name}" lists "${dependency}" in both needs and uses; keep it in one (needs also triggers reruns)`, at),
+          );
+        }
+      });
+    }
+  }
+  return errors;
+}
+
+/**
+ * Depth-first in declaration order, so the same file always reports the same
+ * cycles, each starting from the first of its nodes the walk reached.
+ */
+function checkCycles(config: PipelineConfig, locator: Locator): UserError[] {
+  const errors: UserError[] = [];
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+
+  const visit = (name: string): void => {
+    stack.push(name);
+    onStack.add(name);
+    const node = config.nodes[name]!;
+    for (const field of DEPENDENCY_FIELDS) {
+      node[field].forEach((dependency, index) => {
+        // Unknown names and self-dependencies are reported by checkDependencies.
+        if (dependency === name || !(dependency in config.nodes)) return;
+        if (onStack.has(dependency)) {
+          const cycle = [...stack.slice(stack.indexOf(dependency)), dependency];
+          errors.push(new UserError(`cycle: ${cycle.join(' -> ')}`, locator.value(['nodes', name, field, index])));
+        } else if (!done.has(dependency)) {
+          visit(dependency);
+        }
+      });
+    }
+    stack.pop();
+    onStack.delete(name);
+    done.add(name);
+  };
+
+  for (const name of Object.keys(config.nodes)) {
+    if (!done.has(name)) visit(name);
+  }
+  return errors;
+}
+
+interface Output {
+  node: string;
+  index: number;
+  /** As declared (after normalisation): a directory keeps its trailing `/`. */
+  declared: string;
+  /** Without the trailing `/`, for comparing. */
+  bare: string;
+}
+
+function checkOutputs(config: PipelineConfig, locator: Locator): UserError[] {
+  const errors: UserError[] = [];
+  const inside: Output[] = [];
+  for (const [name, node] of Object.entries(config.nodes)) {
+    node.outputs.forEach((declared, index) => {
+      const at = locator.value(['nodes', name, 'outputs', index]);
+      if (declared === '') {
+        errors.push(new UserError(`output of node "${name}" is the project root itself; name a file or directory inside it`, at));
+      } else if (path.isAbsolute(declared) || declared === '..' || declared.startsWith('../')) {
+        errors.push(new UserError(`output "${declared}" of node "${name}" lies outside the project; outputs must be inside it`, at));
+      } else {
+        inside.push({ node: name, index, declared, bare: declared.replace(/\/$/, '') });
+      }
+    });
+  }
+
+  // Quadratic, but a pipeline declares tens of outputs, not thousands.
+  for (let j = 0; j < inside.length; j++) {
+    const later = inside[j]!;
+    for (let i = 0; i < j; i++) {
+      const earlier = inside[i]!;
+      if (earlier.node === later.node) continue;
+      const message = overlapMessage(earlier, later);
+      if (message) {
+        errors.push(new UserError(message, locator.value(['nodes', later.node, 'outputs', later.index])));
+        break;
+      }
+    }
+  }
+  return errors;
+}
+
+function overlapMessage(earlier: Output, later: Output): string | undefined {
+  const describe = (o: Output): string =>
+    `${o.declared.endsWith('/') ? 'directory output' : 'output'} "${o.declared}" of node "${o.node}"`;
+  const ofLater = describe(later);
+  const ofEarlier = describe(earlier);
+  if (earlier.bare === later.bare) return `${ofLater} is also declared as ${ofEarlier}; each output must have one node`;
+  if (later.bare.startsWith(`${earlier.bare}/`)) return `${ofLater} lies inside ${ofEarlier}; each output must have one node`;
+  if (earlier.bare.startsWith(`${later.bare}/`)) return `${ofLater} contains ${ofEarlier}; each output must have one node`;
+  return undefined;
+}

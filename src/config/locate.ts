@@ -1,0 +1,82 @@
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { SourceLocation } from './types.js';
+
+/** A path into the parsed pipeline: map keys and list indexes, e.g. `['nodes', 'build', 'inputs', 0]`. */
+export type YamlPath = readonly (string | number)[];
+
+/**
+ * Turns a path into the pipeline file's data back into a place in its text.
+ * Checks past the parser see only plain JS values, so every error they report
+ * is located through this.
+ */
+export interface Locator {
+  /** Where the value at `path` starts (or its key, when the value is empty). */
+  value(path: YamlPath): SourceLocation;
+  /** Where the key naming the value at `path` starts: where to point for unknown or misnamed keys. */
+  key(path: YamlPath): SourceLocation;
+}
+
+export function createLocator(file: string, doc: Document, lineCounter: LineCounter): Locator {
+  const at = (offset: number | undefined): SourceLocation => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return { file, line, column: col };
+  };
+  const rootOffset = (doc.contents as Node | null)?.range?.[0];
+
+  return {
+    value(path) {
+      const found = walk(doc, path);
+      return at(found.value?.range?.[0] ?? found.key?.range?.[0] ?? rootOffset);
+    },
+    key(path) {
+      const found = walk(doc, path);
+      return at(found.key?.range?.[0] ?? found.value?.range?.[0] ?? rootOffset);
+    },
+  };
+}
+
+interface Found {
+  key: Node | undefined;
+  value: Node | undefined;
+}
+
+/**
+ * Follows `path` as far as the document allows: an error about a missing key
+ * is then reported at the closest enclosing node rather than nowhere.
+ */
+function walk(doc: Document, path: YamlPath): Found {
+  let found: Found = { key: undefined, value: resolve(doc, doc.contents) };
+  for (const segment of path) {
+    const node = found.value;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      found = { key: pair.key as Node, value: resolve(doc, pair.value) ?? undefined };
+      // An empty value (`inputs:`) has no range of its own worth pointing at.
+      if (isScalar(found.value) && found.value.value === null && !found.value.range) found.value = undefined;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(segment)];
+      if (item === undefined) break;
+      found = { key: undefined, value: resolve(doc, item) };
+    } else {
+      break;
+    }
+  }
+  return found;
+}
+
+function resolve(doc: Document, node: unknown): Node | undefined {
+  if (isAlias(node)) return node.resolve(doc) ?? node;
+  return (node as Node | null) ?? undefined;
+}
+
+/** `nodes.build.inputs[0]`: how messages name a place in the pipeline file. */
+export function formatPath(path: YamlPath): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}

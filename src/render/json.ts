@@ -1,0 +1,13 @@
+import type { BuildEvent } from '../scheduler/events.js';
+import type { Renderer } from './renderer.js';
+
+/** `--json`: one JSON object per line per event, for scripts and editors. */
+export class JsonRenderer implements Renderer {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  handle(event: BuildEvent): void {
+    this.out.write(JSON.stringify(event) + '\n');
+  }
+
+  async close(): Promise<void> {}
+}

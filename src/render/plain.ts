@@ -1,0 +1,63 @@
+import type { BuildEvent } from '../scheduler/events.js';
+import type { Renderer, RenderOptions } from './renderer.js';
+
+/**
+ * One line per thing that happened, for CI logs and pipes. A node's output
+ * is printed whole when it finishes, so that parallel nodes never interleave.
+ */
+export class PlainRenderer implements Renderer {
+  constructor(private readonly options: RenderOptions) {}
+
+  handle(event: BuildEvent): void {
+    const write = (line: string): void => void this.options.out.write(line + '\n');
+    switch (event.type) {
+      case 'fresh':
+        if (this.options.verbose) write(`· ${event.node} is fresh`);
+        break;
+      case 'start':
+        write(`▶ ${event.node}: ${event.description}`);
+        if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
+        break;
+      case 'stale':
+        write(`• ${event.node} would run`);
+        for (const reason of event.reasons) write(`    because ${reason}`);
+        break;
+      case 'success':
+        writeOutput(this.options.out, event.output);
+        write(`✓ ${event.node} (${event.seconds.toFixed(2)}s)`);
+        break;
+      case 'failure':
+        writeOutput(this.options.out, event.output);
+        write(`✗ ${event.node}: ${event.message}`);
+        break;
+      case 'skipped':
+        write(`- ${event.node} skipped: ${event.because}`);
+        break;
+      case 'interrupted':
+        write(`spx: interrupted (${event.signal}); finished nodes are recorded`);
+        break;
+      case 'build-end':
+        write(summaryLine(event));
+        break;
+      case 'build-start':
+      case 'output':
+        break;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function writeOutput(out: NodeJS.WritableStream, output: string): void {
+  if (output === '') return;
+  out.write(output.endsWith('\n') ? output : output + '\n');
+}
+
+export function summaryLine(event: Extract<BuildEvent, { type: 'build-end' }>): string {
+  const { ran, fresh, stale, failed, skipped } = event.summary;
+  const parts = [`${ran.length} ran`, `${fresh.length} fresh`];
+  if (stale.length > 0) parts.push(`${stale.length} would run`);
+  if (failed.length > 0) parts.push(`${failed.length} failed`);
+  if (skipped.length > 0) parts.push(`${skipped.length} skipped`);
+  return `spx: ${parts.join(', ')} (${event.seconds.toFixed(2)}s)`;
+}

@@ -1,0 +1,16 @@
+import type { BuildEvent } from '../scheduler/events.js';
+
+/** Turns build events into output for one kind of audience. */
+export interface Renderer {
+  handle(event: BuildEvent): void;
+  /** Resolves once everything has been written (a task list may lag behind the events). */
+  close(): Promise<void>;
+}
+
+export interface RenderOptions {
+  /** Print, for every node that runs or would run, why. */
+  explain: boolean;
+  /** Print fresh nodes too. */
+  verbose: boolean;
+  out: NodeJS.WritableStream;
+}

@@ -1,0 +1,127 @@
+import type { Listr, ListrTaskWrapper } from 'listr2';
+import type { BuildEvent } from '../scheduler/events.js';
+import { summaryLine } from './plain.js';
+import type { Renderer, RenderOptions } from './renderer.js';
+
+type Settled =
+  | { state: 'fresh' }
+  | { state: 'ran'; seconds: number }
+  | { state: 'failed'; message: string }
+  | { state: 'skipped'; why: string };
+
+// listr2's wrapper type is generic over its renderers; this file only sets
+// titles and output, which every renderer supports.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Task = ListrTaskWrapper<unknown, any, any>;
+
+/** On a terminal with at most this many nodes, a live task list; past it, plain lines. */
+export const TASK_LIST_MAX_NODES = 50;
+
+/**
+ * The live listr2 task list shown on a terminal: one line per node with a
+ * spinner while it runs. listr2 is imported only here, when a terminal is
+ * there to show it.
+ */
+export class TaskListRenderer implements Renderer {
+  private readonly settle = new Map<string, (settled: Settled) => void>();
+  private readonly tasks = new Map<string, Task>();
+  private readonly failures: string[] = [];
+  private finished: Promise<unknown> | undefined;
+  private summary = '';
+
+  private constructor(
+    private readonly ListrClass: typeof Listr,
+    private readonly options: RenderOptions,
+  ) {}
+
+  static async create(options: RenderOptions): Promise<TaskListRenderer> {
+    const { Listr } = await import('listr2');
+    return new TaskListRenderer(Listr, options);
+  }
+
+  handle(event: BuildEvent): void {
+    switch (event.type) {
+      case 'build-start':
+        this.start(event.nodes);
+        break;
+      case 'fresh':
+        this.settle.get(event.node)?.({ state: 'fresh' });
+        break;
+      case 'start': {
+        const task = this.tasks.get(event.node);
+        if (task) {
+          task.title = `${event.node}: ${event.description}`;
+          if (this.options.explain) task.output = `because ${event.reasons.join('; ')}`;
+        }
+        break;
+      }
+      case 'output': {
+        const lastLine = event.text.trimEnd().split('\n').pop();
+        const task = this.tasks.get(event.node);
+        if (task && lastLine) task.output = lastLine;
+        break;
+      }
+      case 'stale':
+        this.settle.get(event.node)?.({ state: 'skipped', why: `would run: ${event.reasons.join('; ')}` });
+        break;
+      case 'success':
+        this.settle.get(event.node)?.({ state: 'ran', seconds: event.seconds });
+        break;
+      case 'failure':
+        this.failures.push(`✗ ${event.node}: ${event.message}\n${event.output}`);
+        this.settle.get(event.node)?.({ state: 'failed', message: event.message });
+        break;
+      case 'skipped':
+        this.settle.get(event.node)?.({ state: 'skipped', why: event.because });
+        break;
+      case 'interrupted':
+        this.failures.push(`spx: interrupted (${event.signal}); finished nodes are recorded`);
+        break;
+      case 'build-end':
+        this.summary = summaryLine(event);
+        break;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.finished?.catch(() => undefined);
+    for (const failure of this.failures) this.options.out.write(failure.endsWith('\n') ? failure : failure + '\n');
+    if (this.summary) this.options.out.write(this.summary + '\n');
+  }
+
+  private start(nodes: readonly string[]): void {
+    // Events for fresh nodes arrive before listr2 has started their tasks, so
+    // each node's outcome is a promise made now and awaited by its task.
+    const outcomes = new Map<string, Promise<Settled>>();
+    for (const node of nodes) outcomes.set(node, new Promise((resolve) => this.settle.set(node, resolve)));
+    const list = new this.ListrClass(
+      nodes.map((node) => ({
+        title: node,
+        task: async (_context: unknown, task: Task): Promise<void> => {
+          this.tasks.set(node, task);
+          const settled = await outcomes.get(node)!;
+          switch (settled.state) {
+            case 'fresh':
+              task.title = `${node} (fresh)`;
+              return;
+            case 'ran':
+              task.title = `${node} (${settled.seconds.toFixed(2)}s)`;
+              return;
+            case 'skipped':
+              task.skip(`${node}: ${settled.why}`);
+              return;
+            case 'failed':
+              throw new Error(`${node}: ${settled.message}`);
+          }
+        },
+      })),
+      {
+        concurrent: true,
+        exitOnError: false,
+        registerSignalListeners: false,
+        rendererOptions: { collapseErrors: false },
+      },
+    );
+    this.finished = list.run();
+  }
+}

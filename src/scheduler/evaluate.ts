@@ -1,0 +1,78 @@
+import type { LoadedPipeline } from '../config/types.js';
+import { computeFingerprint, hashEnv, hashOutputs, hashSettings, type FingerprintParts } from '../fingerprint/fingerprint.js';
+import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
+import { hashOutput } from '../files/output-hash.js';
+import type { InputResolver } from '../files/input-resolver.js';
+import { handlerFor } from '../nodes/registry.js';
+import type { BuildState } from '../state/build-state.js';
+import type { LockEntry } from '../state/lockfile.js';
+import type { StatCache } from '../state/stat-cache.js';
+import type { ContentHash, Fingerprint } from '../util/hash.js';
+
+export interface Evaluation {
+  fresh: boolean;
+  /** Why the node is stale; empty when fresh. */
+  reasons: string[];
+  parts: FingerprintParts;
+  fingerprint: Fingerprint;
+  /** Literal input paths that do not exist: the node cannot run. */
+  missingInputs: string[];
+}
+
+export interface EvaluationContext {
+  pipeline: LoadedPipeline;
+  state: BuildState;
+  statCache: StatCache;
+  resolver: InputResolver;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Computes a node's fingerprint from the current files and the recorded
+ * outputs of the nodes it needs (which must have finished), and compares it
+ * with spx.lock. Reads no file whose stats the stat cache vouches for.
+ */
+export function evaluateNode(node: string, context: EvaluationContext, forced: boolean): Evaluation {
+  const { pipeline, state, statCache, resolver } = context;
+  const config = pipeline.config.nodes[node]!;
+
+  const inputs: Record<string, ContentHash> = {};
+  const missingInputs: string[] = [];
+  for (const file of resolver.resolve(config.inputs)) {
+    const hash = statCache.hashFile(file);
+    if (hash === undefined) missingInputs.push(file);
+    else inputs[file] = hash;
+  }
+  const needs: Record<string, ContentHash> = {};
+  for (const needed of config.needs) {
+    const entry = state.get(needed);
+    if (entry) needs[needed] = hashOutputs(entry.outputs);
+  }
+  const parts: FingerprintParts = {
+    kind: config.kind,
+    settings: hashSettings(handlerFor(config).settings(config)),
+    inputs,
+    needs,
+    env: hashEnv(config.env, context.env),
+  };
+  const fingerprint = computeFingerprint(parts);
+
+  const previous = state.get(node);
+  const outputProblems = previous ? checkOutputs(previous, config.outputs, statCache, pipeline.root) : [];
+  const reasons = forced ? ['forced (--force)'] : [];
+  if (!forced && (previous?.fingerprint !== fingerprint || outputProblems.length > 0)) {
+    reasons.push(...explainStaleness(previous, parts, outputProblems));
+  }
+  for (const file of missingInputs) reasons.push(`input missing: ${file}`);
+  return { fresh: reasons.length === 0, reasons, parts, fingerprint, missingInputs };
+}
+
+function checkOutputs(previous: LockEntry, outputs: readonly string[], statCache: StatCache, root: string): OutputProblem[] {
+  const problems: OutputProblem[] = [];
+  for (const path of outputs) {
+    const hash = hashOutput(statCache, root, path);
+    if (hash === undefined) problems.push({ path, problem: 'missing' });
+    else if (hash !== previous.outputs[path]) problems.push({ path, problem: 'modified' });
+  }
+  return problems;
+}

@@ -1,0 +1,31 @@
+/**
+ * What a build reports. The scheduler never prints: it emits these typed
+ * events and a renderer (listr2 task list, plain lines, `--json`) turns them
+ * into output, as in wireit's event.ts.
+ */
+export type BuildEvent =
+  | { type: 'build-start'; nodes: string[]; jobs: number }
+  /** Fingerprint matches spx.lock and the outputs are intact. */
+  | { type: 'fresh'; node: string }
+  /** About to run; `reasons` says why it is stale. */
+  | { type: 'start'; node: string; reasons: string[]; description: string }
+  /** `--dry-run` / `spx status`: would run, and why. */
+  | { type: 'stale'; node: string; reasons: string[] }
+  | { type: 'output'; node: string; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'success'; node: string; seconds: number; output: string }
+  | { type: 'failure'; node: string; message: string; output: string; seconds: number }
+  /** Not attempted because a node it depends on failed or was not built. */
+  | { type: 'skipped'; node: string; because: string }
+  | { type: 'interrupted'; signal: string }
+  | { type: 'build-end'; summary: BuildSummary; seconds: number };
+
+export interface BuildSummary {
+  ran: string[];
+  fresh: string[];
+  stale: string[];
+  failed: string[];
+  skipped: string[];
+  interrupted: boolean;
+}
+
+export type EventSink = (event: BuildEvent) => void;

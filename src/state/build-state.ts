@@ -1,0 +1,97 @@
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { emptyLock, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
+
+/** How often, at most, spx.lock is rewritten during a build. */
+const FLUSH_INTERVAL_MS = 250;
+
+interface JournalLine {
+  node: string;
+  entry: LockEntry | null;
+}
+
+/**
+ * The recorded state of every node: spx.lock plus a journal of what finished
+ * since spx.lock was last written.
+ *
+ * Rewriting spx.lock after each of 1,000 nodes would cost O(n²) bytes, so a
+ * finished node is first appended to `.spx/journal.jsonl` (one short write)
+ * and spx.lock is rewritten at most every 250 ms and at the end. A build
+ * killed with `kill -9` at any moment leaves a valid spx.lock (atomic
+ * rename) and a journal the next run replays: finished work is never redone.
+ */
+export class BuildState {
+  private lastFlush = Date.now();
+  private changed = false;
+
+  private constructor(
+    private readonly root: string,
+    private readonly journalPath: string,
+    private readonly lock: Lock,
+  ) {}
+
+  static open(root: string, stateDir: string): BuildState {
+    const read = readLock(root);
+    // A lock from another state format records fingerprints that mean
+    // something else: start over rather than trust them.
+    const lock = read.format === STATE_FORMAT ? read : emptyLock();
+    mkdirSync(stateDir, { recursive: true });
+    const state = new BuildState(root, join(stateDir, 'journal.jsonl'), lock);
+    state.replayJournal();
+    return state;
+  }
+
+  get(node: string): LockEntry | undefined {
+    return this.lock.nodes[node];
+  }
+
+  record(node: string, entry: LockEntry | null): void {
+    this.apply(node, entry);
+    const line: JournalLine = { node, entry };
+    appendFileSync(this.journalPath, JSON.stringify(line) + '\n');
+    if (Date.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush();
+  }
+
+  /** Forgets nodes that the pipeline no longer declares. */
+  retainOnly(nodes: ReadonlySet<string>): void {
+    for (const name of Object.keys(this.lock.nodes)) {
+      if (!nodes.has(name)) {
+        delete this.lock.nodes[name];
+        this.changed = true;
+      }
+    }
+  }
+
+  /** Writes spx.lock if anything changed, then empties the journal it now contains. */
+  flush(): void {
+    this.lastFlush = Date.now();
+    if (!this.changed) return;
+    writeLock(this.root, this.lock);
+    rmSync(this.journalPath, { force: true });
+    this.changed = false;
+  }
+
+  private apply(node: string, entry: LockEntry | null): void {
+    if (entry) this.lock.nodes[node] = entry;
+    else delete this.lock.nodes[node];
+    this.changed = true;
+  }
+
+  private replayJournal(): void {
+    let text: string;
+    try {
+      text = readFileSync(this.journalPath, 'utf8');
+    } catch {
+      return;
+    }
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      try {
+        const { node, entry } = JSON.parse(line) as JournalLine;
+        this.apply(node, entry);
+      } catch {
+        // A line torn by a kill in mid-write: that node simply runs again.
+      }
+    }
+  }
+}

@@ -1,0 +1,27 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+let counter = 0;
+
+/**
+ * Writes a file so that a reader, or a process killed at any moment
+ * (`kill -9`), sees either the old content or the new one, never a mix:
+ * the bytes go to a temp file in the same directory, then one rename.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, options: { fsync?: boolean; mode?: number } = {}): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temp = `${path}.tmp-${process.pid}-${counter++}`;
+  try {
+    const fd = openSync(temp, 'w', options.mode ?? 0o666);
+    try {
+      writeFileSync(fd, data);
+      if (options.fsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}

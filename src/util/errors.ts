@@ -1,0 +1,39 @@
+import type { SourceLocation } from '../config/types.js';
+
+/**
+ * An error in the user's input (pipeline file, command line): reported as
+ * `file:line:column: message`, without a stack trace, with exit code 2.
+ */
+export class UserError extends Error {
+  readonly location: SourceLocation | undefined;
+  constructor(message: string, location?: SourceLocation) {
+    super(message);
+    this.name = 'UserError';
+    this.location = location;
+  }
+
+  format(cwd: string = process.cwd()): string {
+    if (!this.location) return `error: ${this.message}`;
+    const { file, line, column } = this.location;
+    return `${relativeForDisplay(file, cwd)}:${line}:${column}: error: ${this.message}`;
+  }
+}
+
+/** Several user errors found in one pass, so the user can fix them all at once. */
+export class UserErrors extends Error {
+  readonly errors: UserError[];
+  constructor(errors: UserError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'UserErrors';
+    this.errors = errors;
+  }
+
+  format(cwd: string = process.cwd()): string {
+    return this.errors.map((e) => e.format(cwd)).join('\n');
+  }
+}
+
+function relativeForDisplay(file: string, cwd: string): string {
+  if (file.startsWith(cwd + '/')) return file.slice(cwd.length + 1);
+  return file;
+}
