@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import type { Locator } from './locate.js';
+import type { Locator } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { PipelineConfig } from './types.js';
 
@@ -37,17 +37,16 @@ function checkDependencies(config: PipelineConfig, locator: Locator): UserError[
   for (const [name, node] of Object.entries(config.nodes)) {
     for (const field of DEPENDENCY_FIELDS) {
       node[field].forEach((dependency, index) => {
-        const at = locator.value(['nodes', name, field, index]);
+        const fail = (message: string): number =>
+          errors.push(new UserError(message, locator.value(['nodes', name, field, index])));
         if (dependency === name) {
-          errors.push(new UserError(`node "${name}" ${field} itself`, at));
+          fail(`node "${name}" ${field} itself`);
         } else if (!(dependency in config.nodes)) {
           const close = closestName(dependency, names);
           const hint = close === undefined ? '' : ` (did you mean "${close}"?)`;
-          errors.push(new UserError(`unknown node "${dependency}" in ${field} of node "${name}"${hint}`, at));
+          fail(`unknown node "${dependency}" in ${field} of node "${name}"${hint}`);
         } else if (field === 'uses' && node.needs.includes(dependency)) {
-          errors.push(
-            new UserError(`node "${name}" lists "${dependency}" in both needs and uses; keep it in one (needs also triggers reruns)`, at),
-          );
+          fail(`node "${name}" lists "${dependency}" in both needs and uses; keep it in one (needs also triggers reruns)`);
         }
       });
     }
@@ -106,11 +105,12 @@ function checkOutputs(config: PipelineConfig, locator: Locator): UserError[] {
   const inside: Output[] = [];
   for (const [name, node] of Object.entries(config.nodes)) {
     node.outputs.forEach((declared, index) => {
-      const at = locator.value(['nodes', name, 'outputs', index]);
+      const fail = (message: string): number =>
+        errors.push(new UserError(message, locator.value(['nodes', name, 'outputs', index])));
       if (declared === '') {
-        errors.push(new UserError(`output of node "${name}" is the project root itself; name a file or directory inside it`, at));
+        fail(`output of node "${name}" is the project root itself; name a file or directory inside it`);
       } else if (path.isAbsolute(declared) || declared === '..' || declared.startsWith('../')) {
-        errors.push(new UserError(`output "${declared}" of node "${name}" lies outside the project; outputs must be inside it`, at));
+        fail(`output "${declared}" of node "${name}" lies outside the project; outputs must be inside it`);
       } else {
         inside.push({ node: name, index, declared, bare: declared.replace(/\/$/, '') });
       }

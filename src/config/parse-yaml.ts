@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { UserError, UserErrors } from '../util/errors.js';
-import { createLocator, type Locator } from './locate.js';
+import { createLocator } from './locate.js';
+import type { Locator } from './yaml-path.js';
 
 export interface ParsedYaml {
   data: unknown;
@@ -32,7 +33,14 @@ function toUserError(error: YAMLError, text: string, file: string): UserError {
   }
   // prettyErrors appends " at line L, column C:" and a code frame; the location already says that.
   const message = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
-  // The usual way to hit this is an unquoted command such as `echo a: b`.
-  const hint = error.code === 'BLOCK_AS_IMPLICIT_KEY' ? ' (quote a value that contains ": ")' : '';
-  return new UserError(`invalid YAML: ${message}${hint}`, location);
+  return new UserError(`invalid YAML: ${message}${hint(error, text)}`, location);
+}
+
+/** The two usual ways to break YAML in a pipeline file, and their fix. */
+function hint(error: YAMLError, text: string): string {
+  if (error.code === 'BLOCK_AS_IMPLICIT_KEY') return ' (quote a value that contains ": ")';
+  const line = text.slice(text.lastIndexOf('\n', error.pos[0] - 1) + 1).split('\n', 1)[0] ?? '';
+  // `[${vars.out}/]`: braces open a mapping inside [ ] and { }.
+  if (/[[{].*\$\{/.test(line)) return ' (quote values that contain ${vars.NAME} inside [ ] or { })';
+  return '';
 }

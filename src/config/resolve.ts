@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import type { Locator, YamlPath } from './locate.js';
-import { formatPath } from './locate.js';
+import { formatPath, type Locator, type YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { NodeConfig, PipelineConfig } from './types.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import AjvModule, { type ErrorObject } from 'ajv';
 import { UserError } from '../util/errors.js';
-import { formatPath, type Locator, type YamlPath } from './locate.js';
+import { formatPath, type Locator, type YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
 
 // ajv is CommonJS: under NodeNext its default import is `module.exports`, whose `default` is the class.
@@ -38,6 +38,7 @@ function toUserError(error: ErrorObject, locator: Locator): UserError | undefine
   const path = parsePointer(error.instancePath);
   const params = error.params as Record<string, unknown>;
   const where = formatPath(path);
+  const atValue = (message: string): UserError => new UserError(message, locator.value(path));
   switch (error.keyword) {
     // Both restate what the errors inside them already said.
     case 'if':
@@ -61,35 +62,34 @@ function toUserError(error: ErrorObject, locator: Locator): UserError | undefine
 
     case 'type': {
       const expected = describeType(error.parentSchema);
-      if (path.length === 0) {
-        return new UserError(`the pipeline file must be ${expected} (a YAML mapping with version and nodes), not ${describeValue(error.data)}`, locator.value(path));
-      }
-      return new UserError(`${where} must be ${expected}, not ${describeValue(error.data)}`, locator.value(path));
+      const got = describeValue(error.data);
+      if (path.length > 0) return atValue(`${where} must be ${expected}, not ${got}`);
+      return atValue(`the pipeline file must be ${expected} (a YAML mapping with version and nodes), not ${got}`);
     }
 
     case 'const':
-      return new UserError(`${where} must be ${JSON.stringify(params['allowedValue'])}, not ${describeValue(error.data)}`, locator.value(path));
+      return atValue(`${where} must be ${JSON.stringify(params['allowedValue'])}, not ${describeValue(error.data)}`);
 
     case 'enum': {
       const allowed = (params['allowedValues'] as unknown[]).map((v) => String(v));
       const close = closestName(String(error.data), allowed);
       const hint = close === undefined ? '' : `; did you mean "${close}"?`;
-      return new UserError(`${where} must be one of: ${allowed.join(', ')} (got ${JSON.stringify(error.data)}${hint})`, locator.value(path));
+      return atValue(`${where} must be one of: ${allowed.join(', ')} (got ${JSON.stringify(error.data)}${hint})`);
     }
 
     case 'pattern': {
-      const expected = String(error.parentSchema?.['patternErrorMessage'] ?? `a string matching ${String(params['pattern'])}`);
-      if (error.propertyName !== undefined) {
-        return new UserError(`invalid ${describeName(path)} "${error.propertyName}": must be ${expected}`, locator.key([...path, error.propertyName]));
-      }
-      return new UserError(`${where} must be ${expected}, not ${JSON.stringify(error.data)}`, locator.value(path));
+      const custom = error.parentSchema?.['patternErrorMessage'];
+      const expected = typeof custom === 'string' ? custom : `a string matching ${String(params['pattern'])}`;
+      if (error.propertyName === undefined) return atValue(`${where} must be ${expected}, not ${JSON.stringify(error.data)}`);
+      const name = error.propertyName;
+      return new UserError(`invalid ${describeName(path)} "${name}": must be ${expected}`, locator.key([...path, name]));
     }
 
     case 'minLength':
-      return new UserError(`${where} must not be empty`, locator.value(path));
+      return atValue(`${where} must not be empty`);
 
     default:
-      return new UserError(`${where} ${error.message ?? 'is invalid'}`, locator.value(path));
+      return atValue(`${where} ${error.message ?? 'is invalid'}`);
   }
 }
 
