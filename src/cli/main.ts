@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   build: { summary: 'build stale nodes (default: all)', load: () => import('./commands/build.js') },
   status: { summary: 'say which nodes are stale, and why', load: () => import('./commands/status.js') },
   graph: { summary: 'print the graph as mermaid, dot or json', load: () => import('./commands/graph.js') },
+  cache: { summary: 'inspect, prune and verify the cache', load: () => import('./commands/cache.js') },
   clean: { summary: "remove nodes' outputs", load: () => import('./commands/clean.js') },
   validate: { summary: 'check the pipeline file', load: () => import('./commands/validate.js') },
 };

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashValue, type ContentHash } from '../util/hash.js';
 import type { StatCache } from '../state/stat-cache.js';
@@ -8,17 +8,46 @@ export function isDirectoryOutput(path: string): boolean {
   return path.endsWith('/');
 }
 
+export interface OutputFile {
+  path: string;
+  hash: ContentHash;
+}
+
+/**
+ * The files one declared output consists of, with their content hashes, or
+ * undefined when it is missing. A file output is one file; a directory
+ * output is every file below it, sorted.
+ */
+export function outputFiles(statCache: StatCache, root: string, declared: string): OutputFile[] | undefined {
+  const paths = isDirectoryOutput(declared) ? listFilesBelow(root, declared.slice(0, -1)) : [declared];
+  if (paths === undefined) return undefined;
+  const files: OutputFile[] = [];
+  for (const path of paths) {
+    const hash = statCache.hashFile(path);
+    if (hash === undefined) return undefined;
+    files.push({ path, hash });
+  }
+  return files;
+}
+
 /**
  * The content hash of one declared output, or undefined when it is missing.
  * A directory's hash covers the relative path and content of every file
  * below it, so adding, removing or renaming a file changes it too.
  */
-export function hashOutput(statCache: StatCache, root: string, path: string): ContentHash | undefined {
-  if (!isDirectoryOutput(path)) return statCache.hashFile(path);
-  const files = listFilesBelow(root, path.slice(0, -1));
+export function hashOutput(statCache: StatCache, root: string, declared: string): ContentHash | undefined {
+  const files = outputFiles(statCache, root, declared);
   if (files === undefined) return undefined;
-  const tree: [string, ContentHash | undefined][] = files.map((file) => [file, statCache.hashFile(file)]);
-  return hashValue(tree);
+  return isDirectoryOutput(declared) ? hashOutputFiles(files) : files[0]!.hash;
+}
+
+export function hashOutputFiles(files: readonly OutputFile[]): ContentHash {
+  return hashValue(files.map((file) => [file.path, file.hash]));
+}
+
+/** Permission bits of a file, for storing it so that it comes back executable if it was. */
+export function fileMode(root: string, path: string): number {
+  return statSync(join(root, path)).mode & 0o777;
 }
 
 /** Root-relative paths of the files below a directory, sorted; undefined if it is not a directory. */

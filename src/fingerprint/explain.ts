@@ -4,7 +4,7 @@ import type { FingerprintParts } from './fingerprint.js';
 /** Past this many changed files of one kind, the rest are counted, not listed. */
 const MAX_LISTED = 5;
 
-export type OutputProblem = { path: string; problem: 'missing' | 'modified' };
+export type OutputProblem = { path: string; problem: 'missing' };
 
 /**
  * One line per reason a node is stale, as direct as `ninja -d explain`:

@@ -12,14 +12,27 @@ export class PlainRenderer implements Renderer {
     const write = (line: string): void => void this.options.out.write(line + '\n');
     switch (event.type) {
       case 'fresh':
-        if (this.options.verbose) write(`· ${event.node} is fresh`);
+        if (this.options.verbose) {
+          const edited = event.handEdited.length > 0 ? ` (edited by hand: ${event.handEdited.join(', ')})` : '';
+          write(`· ${event.node} is fresh${edited}`);
+        }
+        break;
+      case 'restored':
+        write(`↺ ${event.node} restored from cache (saved ${event.savedSeconds.toFixed(2)}s)`);
+        if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
+        break;
+      case 'backup':
+        write(`! ${event.node}: ${event.output} was edited by hand; saved a copy to ${event.backup}`);
+        break;
+      case 'warning':
+        write(`! ${event.node}: ${event.message}`);
         break;
       case 'start':
         write(`▶ ${event.node}: ${event.description}`);
         if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
         break;
       case 'stale':
-        write(`• ${event.node} would run`);
+        write(`• ${event.node} would ${event.cached ? 'be restored from cache' : 'run'}`);
         for (const reason of event.reasons) write(`    because ${reason}`);
         break;
       case 'success':
@@ -55,7 +68,10 @@ function writeOutput(out: NodeJS.WritableStream, output: string): void {
 
 export function summaryLine(event: Extract<BuildEvent, { type: 'build-end' }>): string {
   const { ran, fresh, stale, failed, skipped } = event.summary;
-  const parts = [`${ran.length} ran`, `${fresh.length} fresh`];
+  const { restored } = event.summary;
+  const parts = [`${ran.length} ran`];
+  if (restored.length > 0) parts.push(`${restored.length} restored from cache`);
+  parts.push(`${fresh.length} fresh`);
   if (stale.length > 0) parts.push(`${stale.length} would run`);
   if (failed.length > 0) parts.push(`${failed.length} failed`);
   if (skipped.length > 0) parts.push(`${skipped.length} skipped`);

@@ -6,6 +6,7 @@ import type { Renderer, RenderOptions } from './renderer.js';
 type Settled =
   | { state: 'fresh' }
   | { state: 'ran'; seconds: number }
+  | { state: 'restored'; savedSeconds: number }
   | { state: 'failed'; message: string }
   | { state: 'skipped'; why: string };
 
@@ -26,6 +27,8 @@ export class TaskListRenderer implements Renderer {
   private readonly settle = new Map<string, (settled: Settled) => void>();
   private readonly tasks = new Map<string, Task>();
   private readonly failures: string[] = [];
+  /** Backups and warnings, printed under the list once it is done. */
+  private readonly notes: string[] = [];
   private finished: Promise<unknown> | undefined;
   private summary = '';
 
@@ -62,10 +65,22 @@ export class TaskListRenderer implements Renderer {
         break;
       }
       case 'stale':
-        this.settle.get(event.node)?.({ state: 'skipped', why: `would run: ${event.reasons.join('; ')}` });
+        this.settle.get(event.node)?.({
+          state: 'skipped',
+          why: `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.join('; ')}`,
+        });
         break;
       case 'success':
         this.settle.get(event.node)?.({ state: 'ran', seconds: event.seconds });
+        break;
+      case 'restored':
+        this.settle.get(event.node)?.({ state: 'restored', savedSeconds: event.savedSeconds });
+        break;
+      case 'backup':
+        this.notes.push(`! ${event.node}: ${event.output} was edited by hand; saved a copy to ${event.backup}`);
+        break;
+      case 'warning':
+        this.notes.push(`! ${event.node}: ${event.message}`);
         break;
       case 'failure':
         this.failures.push(`✗ ${event.node}: ${event.message}\n${event.output}`);
@@ -85,6 +100,7 @@ export class TaskListRenderer implements Renderer {
 
   async close(): Promise<void> {
     await this.finished?.catch(() => undefined);
+    for (const note of this.notes) this.options.out.write(note + '\n');
     for (const failure of this.failures) this.options.out.write(failure.endsWith('\n') ? failure : failure + '\n');
     if (this.summary) this.options.out.write(this.summary + '\n');
   }
@@ -106,6 +122,9 @@ export class TaskListRenderer implements Renderer {
               return;
             case 'ran':
               task.title = `${node} (${settled.seconds.toFixed(2)}s)`;
+              return;
+            case 'restored':
+              task.title = `${node} (restored from cache, saved ${settled.savedSeconds.toFixed(2)}s)`;
               return;
             case 'skipped':
               task.skip(`${node}: ${settled.why}`);

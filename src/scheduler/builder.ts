@@ -1,16 +1,12 @@
 import type { LoadedPipeline } from '../config/types.js';
+import type { Cache } from '../cache/cache.js';
 import { Graph } from '../graph/graph.js';
 import { InputResolver } from '../files/input-resolver.js';
-import { hashOutput } from '../files/output-hash.js';
-import { handlerFor } from '../nodes/registry.js';
-import { NodeFailure } from '../nodes/kind.js';
 import type { BuildState } from '../state/build-state.js';
-import type { LockEntry } from '../state/lockfile.js';
 import type { StatCache } from '../state/stat-cache.js';
-import type { ContentHash } from '../util/hash.js';
 import { evaluateNode, type Evaluation, type EvaluationContext } from './evaluate.js';
 import type { BuildSummary, EventSink } from './events.js';
-import { OutputBuffer } from './output-buffer.js';
+import { regenerateNode, type NodeRunnerContext } from './node-runner.js';
 
 export interface BuildOptions {
   /** Nodes to build with what they depend on; empty means all. */
@@ -21,17 +17,22 @@ export interface BuildOptions {
   force: 'all' | ReadonlySet<string>;
   /** Say what would run, and why, without running anything. */
   dryRun: boolean;
+  /** Undefined with --no-cache. */
+  cache: Cache | undefined;
+  /** Fail every node that would have to run, instead of running it. */
+  cacheOnly: boolean;
+  stateDir: string;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
 }
 
-type Outcome = 'fresh' | 'ran' | 'stale' | 'failed' | 'skipped';
+type Outcome = 'fresh' | 'ran' | 'restored' | 'stale' | 'failed' | 'skipped';
 
 /**
  * Walks the graph: each node, once everything it depends on has finished,
- * is checked against spx.lock and run only when stale, independent nodes
- * up to `jobs` at a time. A finished node is recorded at once, so a failed
- * or interrupted build never redoes finished work.
+ * is checked against spx.lock and, only when stale, restored from the cache
+ * or run, independent nodes up to `jobs` at a time. A finished node is
+ * recorded at once, so a failed or interrupted build never redoes it.
  */
 export async function build(
   pipeline: LoadedPipeline,
@@ -44,7 +45,21 @@ export async function build(
   const graph = new Graph(pipeline.config);
   const order = graph.closure(options.targets);
   const dependents = graph.dependentsWithin(order);
-  const context: EvaluationContext = { pipeline, state, statCache, resolver: new InputResolver(pipeline.root), env: options.env };
+  const resolver = new InputResolver(pipeline.root);
+  const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env };
+  const runner: NodeRunnerContext = {
+    pipeline,
+    stateDir: options.stateDir,
+    state,
+    statCache,
+    resolver,
+    cache: options.cache,
+    // --cache-only must name every node that would run, not stop at the first.
+    cacheOnly: options.cacheOnly,
+    signal: options.signal,
+    emit,
+  };
+  const keepGoing = options.keepGoing || options.cacheOnly;
   emit({ type: 'build-start', nodes: order, jobs: options.jobs });
 
   const outcomes = new Map<string, Outcome>();
@@ -56,7 +71,7 @@ export async function build(
 
   const finish = (node: string, outcome: Outcome): void => {
     outcomes.set(node, outcome);
-    if (outcome === 'failed' && !options.keepGoing) stopping = true;
+    if (outcome === 'failed' && !keepGoing) stopping = true;
     for (const dependent of dependents.get(node)!) {
       const waiting = waitingOn.get(dependent)!;
       waiting.delete(node);
@@ -75,70 +90,35 @@ export async function build(
     // it would do to this node cannot be known yet: say so.
     const staleNeeds = config.needs.filter((d) => outcomes.get(d) === 'stale');
     if (staleNeeds.length > 0) {
-      emit({ type: 'stale', node, reasons: staleNeeds.map((d) => `"${d}" is stale`) });
+      emit({ type: 'stale', node, reasons: staleNeeds.map((d) => `"${d}" is stale`), cached: false });
       return finish(node, 'stale');
     }
     const forced = options.force === 'all' || options.force.has(node);
-    const evaluation = evaluateNode(node, context, forced);
-    if (evaluation.fresh) {
-      emit({ type: 'fresh', node });
+    const result = evaluateNode(node, evaluation, forced);
+    if (result.fresh) {
+      // In a dry run too: the state is then read-only, and dependents must
+      // see the edit to be judged as the real build will judge them.
+      keepHandEdits(node, result, state);
+      emit({ type: 'fresh', node, handEdited: result.handEdited });
       return finish(node, 'fresh');
     }
     if (options.dryRun) {
-      emit({ type: 'stale', node, reasons: evaluation.reasons });
+      const cached = options.cache?.lookup(result.fingerprint) !== undefined;
+      emit({ type: 'stale', node, reasons: result.reasons, cached });
       return finish(node, 'stale');
     }
-    toRun.push({ node, evaluation });
-  };
-
-  const runNode = async (node: string, evaluation: Evaluation): Promise<Outcome> => {
-    const config = pipeline.config.nodes[node]!;
-    const handler = handlerFor(config);
-    const output = new OutputBuffer();
-    const nodeStarted = performance.now();
-    const elapsed = (): number => (performance.now() - nodeStarted) / 1000;
-    emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
-    try {
-      if (evaluation.missingInputs.length > 0) {
-        throw new NodeFailure(`input file not found: ${evaluation.missingInputs.join(', ')}`);
-      }
-      await handler.run(config, {
-        root: pipeline.root,
-        node,
-        signal: options.signal,
-        onOutput: (stream, text) => {
-          output.append(text);
-          emit({ type: 'output', node, stream, text });
-        },
-      });
-      context.resolver.invalidate();
-      const outputs: Record<string, ContentHash> = {};
-      for (const path of config.outputs) {
-        const hash = hashOutput(statCache, pipeline.root, path);
-        if (hash === undefined) throw new NodeFailure(`the command succeeded but did not write the declared output ${path}`);
-        outputs[path] = hash;
-      }
-      const entry: LockEntry = { fingerprint: evaluation.fingerprint, ...evaluation.parts, outputs };
-      state.record(node, entry);
-      emit({ type: 'success', node, seconds: elapsed(), output: output.text() });
-      return 'ran';
-    } catch (error) {
-      if (options.signal.aborted) return 'skipped';
-      const message = error instanceof NodeFailure ? error.message : `internal error: ${String(error)}`;
-      emit({ type: 'failure', node, message, output: output.text(), seconds: elapsed() });
-      return 'failed';
-    }
+    toRun.push({ node, evaluation: result });
   };
 
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       while (ready.length > 0) decide(ready.shift()!);
       while (toRun.length > 0 && active < options.jobs && !stopping && !options.signal.aborted) {
-        const { node, evaluation } = toRun.shift()!;
+        const { node, evaluation: result } = toRun.shift()!;
         active++;
-        void runNode(node, evaluation).then((outcome) => {
+        void regenerateNode(node, result, runner).then((outcome) => {
           active--;
-          finish(node, outcome);
+          finish(node, outcome === 'interrupted' ? 'skipped' : outcome);
           pump();
         });
       }
@@ -148,20 +128,39 @@ export async function build(
     pump();
   });
 
-  const summary = summarize(order, outcomes, options.signal.aborted);
   for (const node of order) {
-    if (!outcomes.has(node)) emit({ type: 'skipped', node, because: options.signal.aborted ? 'the build was interrupted' : 'the build stopped after a failure' });
+    if (!outcomes.has(node)) {
+      emit({ type: 'skipped', node, because: options.signal.aborted ? 'the build was interrupted' : 'the build stopped after a failure' });
+    }
   }
+  const summary = summarize(order, outcomes, options.signal.aborted);
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });
   emit({ type: 'build-end', summary, seconds: (performance.now() - started) / 1000 });
   return summary;
 }
 
-function summarize(order: readonly string[], outcomes: ReadonlyMap<string, Outcome>, interrupted: boolean): BuildSummary {
-  const summary: BuildSummary = { ran: [], fresh: [], stale: [], failed: [], skipped: [], interrupted };
-  for (const node of order) {
-    const outcome = outcomes.get(node) ?? 'skipped';
-    summary[outcome === 'ran' ? 'ran' : outcome].push(node);
+/**
+ * A fresh node whose output a human edited: the edit becomes the recorded
+ * output (so dependents see it), and the hash spx wrote is remembered so
+ * that a later regeneration backs the edit up first.
+ */
+function keepHandEdits(node: string, evaluation: Evaluation, state: BuildState): void {
+  const changed = Object.keys(evaluation.editedOutputs);
+  if (changed.length === 0) return;
+  const previous = state.get(node)!;
+  const generated = { ...previous.generated };
+  for (const path of changed) generated[path] ??= previous.outputs[path]!;
+  for (const [path, hash] of Object.entries(evaluation.editedOutputs)) {
+    if (generated[path] === hash) delete generated[path];
   }
+  const entry = { ...previous, outputs: { ...previous.outputs, ...evaluation.editedOutputs } };
+  if (Object.keys(generated).length > 0) entry.generated = generated;
+  else delete entry.generated;
+  state.record(node, entry);
+}
+
+function summarize(order: readonly string[], outcomes: ReadonlyMap<string, Outcome>, interrupted: boolean): BuildSummary {
+  const summary: BuildSummary = { ran: [], restored: [], fresh: [], stale: [], failed: [], skipped: [], interrupted };
+  for (const node of order) summary[outcomes.get(node) ?? 'skipped'].push(node);
   return summary;
 }

@@ -17,6 +17,10 @@ export interface Evaluation {
   fingerprint: Fingerprint;
   /** Literal input paths that do not exist: the node cannot run. */
   missingInputs: string[];
+  /** Outputs as they are now, where they differ from what spx.lock records (hand edits). */
+  editedOutputs: Record<string, ContentHash>;
+  /** Outputs that differ from what spx wrote: new hand edits and ones already recorded. */
+  handEdited: string[];
 }
 
 export interface EvaluationContext {
@@ -58,21 +62,38 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const fingerprint = computeFingerprint(parts);
 
   const previous = state.get(node);
-  const outputProblems = previous ? checkOutputs(previous, config.outputs, statCache, pipeline.root) : [];
+  const outputs = previous ? checkOutputs(previous, config.outputs, statCache, pipeline.root) : NO_OUTPUT_CHANGES;
   const reasons = forced ? ['forced (--force)'] : [];
-  if (!forced && (previous?.fingerprint !== fingerprint || outputProblems.length > 0)) {
-    reasons.push(...explainStaleness(previous, parts, outputProblems));
+  if (!forced && (previous?.fingerprint !== fingerprint || outputs.missing.length > 0)) {
+    reasons.push(...explainStaleness(previous, parts, outputs.missing));
   }
   for (const file of missingInputs) reasons.push(`input missing: ${file}`);
-  return { fresh: reasons.length === 0, reasons, parts, fingerprint, missingInputs };
+  return { fresh: reasons.length === 0, reasons, parts, fingerprint, missingInputs, editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 
-function checkOutputs(previous: LockEntry, outputs: readonly string[], statCache: StatCache, root: string): OutputProblem[] {
-  const problems: OutputProblem[] = [];
+interface OutputCheck {
+  missing: OutputProblem[];
+  edited: Record<string, ContentHash>;
+  handEdited: string[];
+}
+
+const NO_OUTPUT_CHANGES: OutputCheck = { missing: [], edited: {}, handEdited: [] };
+
+/**
+ * A missing output makes the node stale. A changed one does not: it is a
+ * hand edit, kept as the node's output (DESIGN §5), and it makes the
+ * node's dependents stale through their `needs`.
+ */
+function checkOutputs(previous: LockEntry, outputs: readonly string[], statCache: StatCache, root: string): OutputCheck {
+  const check: OutputCheck = { missing: [], edited: {}, handEdited: [] };
   for (const path of outputs) {
     const hash = hashOutput(statCache, root, path);
-    if (hash === undefined) problems.push({ path, problem: 'missing' });
-    else if (hash !== previous.outputs[path]) problems.push({ path, problem: 'modified' });
+    if (hash === undefined) {
+      check.missing.push({ path, problem: 'missing' });
+      continue;
+    }
+    if (hash !== previous.outputs[path]) check.edited[path] = hash;
+    if (hash !== (previous.generated?.[path] ?? previous.outputs[path])) check.handEdited.push(path);
   }
-  return problems;
+  return check;
 }

@@ -5,12 +5,18 @@
  */
 export type BuildEvent =
   | { type: 'build-start'; nodes: string[]; jobs: number }
-  /** Fingerprint matches spx.lock and the outputs are intact. */
-  | { type: 'fresh'; node: string }
+  /** Fingerprint matches spx.lock; `handEdited` lists outputs a human changed, kept as they are. */
+  | { type: 'fresh'; node: string; handEdited: string[] }
+  /** Stale, but its outputs for this fingerprint were in the cache: restored instead of run. */
+  | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number }
+  /** A hand-edited output was copied aside before the node regenerated it. */
+  | { type: 'backup'; node: string; output: string; backup: string }
+  /** Something went wrong that does not fail the build (e.g. a corrupt cache entry). */
+  | { type: 'warning'; node: string; message: string }
   /** About to run; `reasons` says why it is stale. */
   | { type: 'start'; node: string; reasons: string[]; description: string }
   /** `--dry-run` / `spx status`: would run, and why. */
-  | { type: 'stale'; node: string; reasons: string[] }
+  | { type: 'stale'; node: string; reasons: string[]; cached: boolean }
   | { type: 'output'; node: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'success'; node: string; seconds: number; output: string }
   | { type: 'failure'; node: string; message: string; output: string; seconds: number }
@@ -21,6 +27,7 @@ export type BuildEvent =
 
 export interface BuildSummary {
   ran: string[];
+  restored: string[];
   fresh: string[];
   stale: string[];
   failed: string[];

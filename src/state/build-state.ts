@@ -28,15 +28,21 @@ export class BuildState {
     private readonly root: string,
     private readonly journalPath: string,
     private readonly lock: Lock,
+    private readonly readOnly: boolean,
   ) {}
 
-  static open(root: string, stateDir: string): BuildState {
+  /**
+   * With `readOnly` (status, dry runs), records change only what this
+   * process sees: nothing is written.
+   */
+  static open(root: string, stateDir: string, options: { readOnly?: boolean } = {}): BuildState {
     const read = readLock(root);
     // A lock from another state format records fingerprints that mean
     // something else: start over rather than trust them.
     const lock = read.format === STATE_FORMAT ? read : emptyLock();
-    mkdirSync(stateDir, { recursive: true });
-    const state = new BuildState(root, join(stateDir, 'journal.jsonl'), lock);
+    const readOnly = options.readOnly ?? false;
+    if (!readOnly) mkdirSync(stateDir, { recursive: true });
+    const state = new BuildState(root, join(stateDir, 'journal.jsonl'), lock, readOnly);
     state.replayJournal();
     return state;
   }
@@ -47,6 +53,7 @@ export class BuildState {
 
   record(node: string, entry: LockEntry | null): void {
     this.apply(node, entry);
+    if (this.readOnly) return;
     const line: JournalLine = { node, entry };
     appendFileSync(this.journalPath, JSON.stringify(line) + '\n');
     if (Date.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush();
@@ -65,7 +72,7 @@ export class BuildState {
   /** Writes spx.lock if anything changed, then empties the journal it now contains. */
   flush(): void {
     this.lastFlush = Date.now();
-    if (!this.changed) return;
+    if (!this.changed || this.readOnly) return;
     writeLock(this.root, this.lock);
     rmSync(this.journalPath, { force: true });
     this.changed = false;

@@ -26,8 +26,14 @@ export interface LockEntry {
   needs: Record<string, ContentHash>;
   /** Environment variable → hash of its value. */
   env: Record<string, ContentHash>;
-  /** Declared output → content hash. */
+  /** Declared output → content hash, as it is now (a hand edit included). */
   outputs: Record<string, ContentHash>;
+  /**
+   * For outputs a human edited after spx wrote them: the hash spx wrote.
+   * The edit is the node's output (it flows downstream); this remembers
+   * that it is one, so status can say so and a regeneration backs it up.
+   */
+  generated?: Record<string, ContentHash>;
 }
 
 export interface Lock {

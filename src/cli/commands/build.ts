@@ -5,6 +5,10 @@ import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
 import { Graph } from '../../graph/graph.js';
 import { selectRenderer } from '../../render/select.js';
+import { LocalCache } from '../../cache/local-cache.js';
+import { resolveCacheDir } from '../../cache/location.js';
+import { writeLastBuildStats } from '../../cache/last-build.js';
+import { UserError } from '../../util/errors.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
@@ -23,11 +27,15 @@ Options:
       --json         one JSON event per line on stdout
   -v, --verbose      also list fresh nodes
       --no-wait      fail at once if another build holds the project lock
+      --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
+      --no-cache     neither restore from nor store into the cache
+      --cache-only   for CI: restore what the cache has; fail, naming them, the
+                     nodes that would have to run (nothing is run)
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 built, 1 a node failed, 2 usage or pipeline error, 130 interrupted.`;
+Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache), 2 usage or pipeline error, 130 interrupted.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
@@ -39,12 +47,16 @@ export async function run(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
     'no-wait': { type: 'boolean' },
+    'cache-dir': { type: 'string' },
+    'no-cache': { type: 'boolean' },
+    'cache-only': { type: 'boolean' },
   });
   if (values.help) {
     console.log(help);
     return EXIT.ok;
   }
   const jobs = parseJobs(values.jobs, availableParallelism());
+  if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
   const project = await openProject({ directory: values.directory, file: values.file });
   const { pipeline, stateDir } = project;
   const targets = positionals;
@@ -76,7 +88,9 @@ export async function run(args: string[]): Promise<number> {
     verbose: values.verbose ?? false,
     nodeCount,
   });
-  const state = BuildState.open(pipeline.root, stateDir);
+  const cache = values['no-cache'] ? undefined : new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
+  let savedSeconds = 0;
+  const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
   const statCache = StatCache.load(pipeline.root, stateDir);
   try {
     const summary = await build(
@@ -89,12 +103,22 @@ export async function run(args: string[]): Promise<number> {
         keepGoing: values['keep-going'] ?? false,
         force: values.force ? (targets.length > 0 ? new Set(targets) : 'all') : new Set(),
         dryRun: values['dry-run'] ?? false,
+        cache,
+        cacheOnly: values['cache-only'] ?? false,
+        stateDir,
         signal: controller.signal,
         env: process.env,
       },
-      (event) => renderer.handle(event),
+      (event) => {
+        if (event.type === 'restored') savedSeconds += event.savedSeconds;
+        renderer.handle(event);
+      },
     );
     await renderer.close();
+    if (!values['dry-run'] && cache) writeLastBuildStats(stateDir, summary, savedSeconds);
+    if (values['cache-only'] && summary.failed.length > 0) {
+      console.error(`spx: --cache-only: not in the cache, so these would have to run: ${[...summary.failed, ...summary.skipped].join(', ')}`);
+    }
     if (summary.interrupted) return EXIT.interrupted;
     return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
   } finally {

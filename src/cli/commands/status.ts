@@ -2,6 +2,8 @@ import { BuildState } from '../../state/build-state.js';
 import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
 import type { BuildEvent } from '../../scheduler/events.js';
+import { LocalCache } from '../../cache/local-cache.js';
+import { resolveCacheDir } from '../../cache/location.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
@@ -14,7 +16,8 @@ environment variable changed, that it never ran, or that an output is
 missing or was modified. Runs nothing and changes no recorded state.
 
 Options:
-      --json         print {"nodes": [{"name", "state", "reasons"}]}
+      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached"}]}
+      --cache-dir D  the cache directory, to tell which stale nodes it holds
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
@@ -25,10 +28,14 @@ interface NodeStatus {
   name: string;
   state: 'fresh' | 'stale' | 'blocked';
   reasons: string[];
+  /** Outputs a human changed after spx wrote them; kept as the node's output. */
+  handEdited: string[];
+  /** A stale node whose outputs for its new fingerprint are in the cache. */
+  cached: boolean;
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('status', args, { json: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs('status', args, { json: { type: 'boolean' }, 'cache-dir': { type: 'string' } });
   if (values.help) {
     console.log(help);
     return EXIT.ok;
@@ -37,15 +44,26 @@ export async function run(args: string[]): Promise<number> {
   const statCache = StatCache.load(pipeline.root, stateDir);
   const nodes: NodeStatus[] = [];
   const collect = (event: BuildEvent): void => {
-    if (event.type === 'fresh') nodes.push({ name: event.node, state: 'fresh', reasons: [] });
-    if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons });
-    if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [event.because] });
+    if (event.type === 'fresh') nodes.push({ name: event.node, state: 'fresh', reasons: [], handEdited: event.handEdited, cached: false });
+    if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons, handEdited: [], cached: event.cached });
+    if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [event.because], handEdited: [], cached: false });
   };
   await build(
     pipeline,
-    BuildState.open(pipeline.root, stateDir),
+    BuildState.open(pipeline.root, stateDir, { readOnly: true }),
     statCache,
-    { targets: positionals, jobs: 1, keepGoing: true, force: new Set(), dryRun: true, signal: new AbortController().signal, env: process.env },
+    {
+      targets: positionals,
+      jobs: 1,
+      keepGoing: true,
+      force: new Set(),
+      dryRun: true,
+      cache: new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir)),
+      cacheOnly: false,
+      stateDir,
+      signal: new AbortController().signal,
+      env: process.env,
+    },
     collect,
   );
   statCache.save();
@@ -56,7 +74,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const width = Math.max(...nodes.map((n) => n.name.length));
   for (const node of nodes) {
-    console.log(`${node.name.padEnd(width)}  ${node.state}`);
+    const notes = [node.cached ? 'in cache' : '', node.handEdited.length > 0 ? `edited by hand: ${node.handEdited.join(', ')}` : '']
+      .filter(Boolean)
+      .join('; ');
+    console.log(`${node.name.padEnd(width)}  ${node.state}${notes ? ` (${notes})` : ''}`);
     for (const reason of node.reasons) console.log(`${' '.repeat(width)}    ${reason}`);
   }
   const stale = nodes.filter((n) => n.state !== 'fresh').length;

@@ -1,0 +1,41 @@
+import type { ContentHash, Fingerprint } from '../util/hash.js';
+
+/** Bump when the entry layout changes; entries of another format are misses. */
+export const CACHE_FORMAT = 1;
+
+/** One file of a node's outputs, as stored: no absolute path, no mtime. */
+export interface CachedFile {
+  /** Relative to the project root, posix separators. */
+  path: string;
+  hash: ContentHash;
+  /** Permission bits (the executable bit matters for scripts). */
+  mode: number;
+}
+
+/** What a node's run produced and what producing it cost, keyed by its fingerprint. */
+export interface CacheEntry {
+  format: number;
+  /** Declared output → its content hash (as in spx.lock) and the files it consists of. */
+  outputs: Record<string, { hash: ContentHash; files: CachedFile[] }>;
+  /** What the run cost, so that a hit can say what it saved. */
+  cost: { seconds: number };
+}
+
+export type RestoreResult = { ok: true } | { ok: false; problem: string };
+
+/**
+ * A store of node outputs keyed by fingerprint: the local directory now; a
+ * remote tier (Turborepo's API) later implements the same interface.
+ */
+export interface Cache {
+  /** A human-readable location, for messages. */
+  readonly location: string;
+  lookup(fingerprint: Fingerprint): CacheEntry | undefined;
+  /**
+   * Writes the entry's files into the project, each checked against its
+   * hash first; a corrupt entry is removed and reported, and nothing of it
+   * is written.
+   */
+  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult;
+  store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void;
+}

@@ -1,0 +1,133 @@
+import { join, resolve } from 'node:path';
+import { LocalCache } from '../../cache/local-cache.js';
+import { resolveCacheDir } from '../../cache/location.js';
+import { readLastBuildStats } from '../../cache/last-build.js';
+import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
+import { readLock } from '../../state/lockfile.js';
+import { UserError } from '../../util/errors.js';
+import { parseCommandArgs } from '../args.js';
+import { EXIT } from '../exit-codes.js';
+import { projectFile } from '../project.js';
+
+export const help = `Usage: spx cache <stats|prune|verify|path> [options]
+
+The content-addressed cache of node outputs, which lets a stale node whose
+fingerprint was seen before be restored instead of rerun.
+
+Subcommands:
+  stats              entries, blobs and size; hits and misses of the last build
+  prune              remove entries by age and/or total size (least recently
+                     used first); never what spx.lock references
+  verify             rehash every blob; remove corrupt blobs and the entries
+                     that need them
+  path               print the cache directory
+
+Options:
+      --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
+      --max-age T    prune: entries unused for longer than T (e.g. 30d, 12h, 90m)
+      --max-size S   prune: shrink the cache to at most S (e.g. 500M, 2G)
+      --json         stats and verify: print JSON
+  -f, --file FILE    pipeline file (default: spx.yaml)
+  -C DIR             run as if started in DIR
+  -h, --help         show this help
+
+Exit codes: 0 done (verify: nothing corrupt), 1 verify found corrupt blobs, 2 usage error.`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('cache', args, {
+    'cache-dir': { type: 'string' },
+    'max-age': { type: 'string' },
+    'max-size': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(help);
+    return EXIT.ok;
+  }
+  const root = resolve(projectFile({ directory: values.directory, file: values.file }), '..');
+  const stateDir = join(root, '.spx');
+  const cache = new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
+  const [subcommand, ...rest] = positionals;
+  if (rest.length > 0) throw new UserError(`unexpected argument "${rest[0]}" (see: spx cache --help)`);
+
+  switch (subcommand) {
+    case 'path':
+      console.log(cache.directory);
+      return EXIT.ok;
+    case 'stats': {
+      const inventory = takeInventory(cache);
+      const last = readLastBuildStats(stateDir);
+      const stats = {
+        directory: cache.directory,
+        entries: inventory.entries.length,
+        blobs: inventory.blobs.size,
+        bytes: inventory.bytes,
+        lastBuild: last ? { hits: last.hits.length, misses: last.misses.length, savedSeconds: last.savedSeconds } : null,
+      };
+      if (values.json) {
+        console.log(JSON.stringify(stats, null, 2));
+        return EXIT.ok;
+      }
+      console.log(`cache:      ${stats.directory}`);
+      console.log(`entries:    ${stats.entries}`);
+      console.log(`blobs:      ${stats.blobs}`);
+      console.log(`size:       ${formatBytes(stats.bytes)}`);
+      console.log(
+        last
+          ? `last build: ${last.hits.length} hits, ${last.misses.length} misses, ${last.savedSeconds.toFixed(2)}s saved`
+          : 'last build: none recorded',
+      );
+      return EXIT.ok;
+    }
+    case 'verify': {
+      const report = verifyCache(cache);
+      if (values.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        console.log(`checked ${report.blobsChecked} blobs: ${report.corruptBlobs.length} corrupt`);
+        for (const hash of report.corruptBlobs) console.log(`  removed corrupt blob ${hash}`);
+        for (const fingerprint of report.brokenEntries) console.log(`  removed entry ${fingerprint} (a blob it needs was missing or corrupt)`);
+      }
+      return report.corruptBlobs.length > 0 ? EXIT.failed : EXIT.ok;
+    }
+    case 'prune': {
+      const maxAgeMs = values['max-age'] === undefined ? undefined : parseDuration(values['max-age']);
+      const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size']);
+      if (maxAgeMs === undefined && maxBytes === undefined) throw new UserError('spx cache prune needs --max-age, --max-size or both');
+      const keep = new Set(Object.values(readLock(root).nodes).map((entry) => entry.fingerprint as string));
+      const report = pruneCache(cache, { maxAgeMs, maxBytes, keep });
+      console.log(`removed ${report.removedEntries} entries and ${report.removedBlobs} blobs, freed ${formatBytes(report.freedBytes)}`);
+      return EXIT.ok;
+    }
+    default:
+      throw new UserError(
+        subcommand === undefined ? 'spx cache needs a subcommand: stats, prune, verify or path' : `unknown cache subcommand "${subcommand}"; expected stats, prune, verify or path`,
+      );
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(text.trim());
+  if (!match) throw new UserError(`--max-age expects a number and a unit (s, m, h, d, w), like 30d; got "${text}"`);
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+}
+
+function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UserError(`--max-size expects a size like 500M or 2G; got "${text}"`);
+  return Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

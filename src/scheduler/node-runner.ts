@@ -1,0 +1,139 @@
+import type { LoadedPipeline } from '../config/types.js';
+import type { Cache, CacheEntry, CachedFile } from '../cache/cache.js';
+import { fileMode, hashOutputFiles, isDirectoryOutput, outputFiles } from '../files/output-hash.js';
+import type { InputResolver } from '../files/input-resolver.js';
+import { NodeFailure } from '../nodes/kind.js';
+import { handlerFor } from '../nodes/registry.js';
+import { backUpOutput } from '../state/backups.js';
+import type { BuildState } from '../state/build-state.js';
+import type { LockEntry } from '../state/lockfile.js';
+import type { StatCache } from '../state/stat-cache.js';
+import type { ContentHash } from '../util/hash.js';
+import { CACHE_FORMAT } from '../cache/cache.js';
+import type { Evaluation } from './evaluate.js';
+import type { EventSink } from './events.js';
+import { OutputBuffer } from './output-buffer.js';
+
+export interface NodeRunnerContext {
+  pipeline: LoadedPipeline;
+  stateDir: string;
+  state: BuildState;
+  statCache: StatCache;
+  resolver: InputResolver;
+  /** Undefined with --no-cache. */
+  cache: Cache | undefined;
+  /** --cache-only: a node missing from the cache fails instead of running. */
+  cacheOnly: boolean;
+  signal: AbortSignal;
+  emit: EventSink;
+}
+
+export type NodeOutcome = 'ran' | 'restored' | 'failed' | 'interrupted';
+
+/**
+ * Brings one stale node up to date: backs up hand edits, then restores its
+ * outputs from the cache when its fingerprint is there, or runs it and
+ * stores what it wrote. Either way the result is recorded in spx.lock.
+ */
+export async function regenerateNode(node: string, evaluation: Evaluation, context: NodeRunnerContext): Promise<NodeOutcome> {
+  const { pipeline, emit } = context;
+  const config = pipeline.config.nodes[node]!;
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const output = new OutputBuffer();
+  try {
+    backUpHandEdits(node, evaluation, context);
+    if (tryRestore(node, evaluation, context)) return 'restored';
+    if (context.cacheOnly) throw new NodeFailure('not in the cache, and --cache-only forbids running it');
+    if (evaluation.missingInputs.length > 0) {
+      throw new NodeFailure(`input file not found: ${evaluation.missingInputs.join(', ')}`);
+    }
+
+    const handler = handlerFor(config);
+    emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
+    await handler.run(config, {
+      root: pipeline.root,
+      node,
+      signal: context.signal,
+      onOutput: (stream, text) => {
+        output.append(text);
+        emit({ type: 'output', node, stream, text });
+      },
+    });
+    context.resolver.invalidate();
+    const entry = collectOutputs(node, context);
+    const seconds = elapsed();
+    record(node, evaluation, entry, context);
+    storeInCache(node, evaluation, { ...entry, cost: { seconds } }, context);
+    emit({ type: 'success', node, seconds, output: output.text() });
+    return 'ran';
+  } catch (error) {
+    if (context.signal.aborted) return 'interrupted';
+    const message = error instanceof NodeFailure ? error.message : `internal error: ${String(error)}`;
+    emit({ type: 'failure', node, message, output: output.text(), seconds: elapsed() });
+    return 'failed';
+  }
+}
+
+function backUpHandEdits(node: string, evaluation: Evaluation, context: NodeRunnerContext): void {
+  const { pipeline, stateDir, state, statCache } = context;
+  const previous = state.get(node);
+  for (const declared of pipeline.config.nodes[node]!.outputs) {
+    // Anything spx did not write itself is precious: a known hand edit, or
+    // a file that was there before the node was ever built.
+    const edited = previous ? evaluation.handEdited.includes(declared) : outputFiles(statCache, pipeline.root, declared) !== undefined;
+    if (!edited) continue;
+    const backup = backUpOutput(pipeline.root, stateDir, node, declared);
+    if (backup) context.emit({ type: 'backup', node, output: declared, backup });
+  }
+}
+
+function tryRestore(node: string, evaluation: Evaluation, context: NodeRunnerContext): boolean {
+  const { cache, pipeline, statCache, emit } = context;
+  if (!cache) return false;
+  const entry = cache.lookup(evaluation.fingerprint);
+  if (!entry) return false;
+  const result = cache.restore(evaluation.fingerprint, entry, pipeline.root);
+  if (!result.ok) {
+    emit({ type: 'warning', node, message: `cache entry unusable, running instead: ${result.problem}` });
+    return false;
+  }
+  for (const output of Object.values(entry.outputs)) {
+    for (const file of output.files) statCache.forget(file.path);
+  }
+  context.resolver.invalidate();
+  record(node, evaluation, entry, context);
+  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds });
+  return true;
+}
+
+/** Hashes what the node wrote; a declared output it did not write fails it. */
+function collectOutputs(node: string, context: NodeRunnerContext): Omit<CacheEntry, 'cost'> {
+  const { pipeline, statCache } = context;
+  const outputs: CacheEntry['outputs'] = {};
+  for (const declared of pipeline.config.nodes[node]!.outputs) {
+    const files = outputFiles(statCache, pipeline.root, declared);
+    if (files === undefined) throw new NodeFailure(`the command succeeded but did not write the declared output ${declared}`);
+    const cached: CachedFile[] = files.map((file) => ({ ...file, mode: fileMode(pipeline.root, file.path) }));
+    outputs[declared] = { hash: isDirectoryOutput(declared) ? hashOutputFiles(files) : files[0]!.hash, files: cached };
+  }
+  return { format: CACHE_FORMAT, outputs };
+}
+
+function record(node: string, evaluation: Evaluation, entry: Omit<CacheEntry, 'cost'>, context: NodeRunnerContext): void {
+  const outputs: Record<string, ContentHash> = {};
+  for (const [declared, output] of Object.entries(entry.outputs)) outputs[declared] = output.hash;
+  const lockEntry: LockEntry = { fingerprint: evaluation.fingerprint, ...evaluation.parts, outputs };
+  context.state.record(node, lockEntry);
+}
+
+function storeInCache(node: string, evaluation: Evaluation, entry: CacheEntry, context: NodeRunnerContext): void {
+  if (!context.cache) return;
+  try {
+    context.cache.store(evaluation.fingerprint, entry, context.pipeline.root);
+  } catch (error) {
+    // The outputs are built and recorded; a cache that cannot take them
+    // costs a rerun some day, not this build.
+    context.emit({ type: 'warning', node, message: `could not store outputs in the cache: ${(error as Error).message}` });
+  }
+}
