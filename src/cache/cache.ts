@@ -19,6 +19,8 @@ export interface CacheEntry {
   outputs: Record<string, { hash: ContentHash; files: CachedFile[] }>;
   /** What the run cost, so that a hit can say what it saved. */
   cost: { seconds: number };
+  /** What the run measured, restored into spx.lock with the outputs. */
+  metrics?: Record<string, number | string>;
 }
 
 export type RestoreResult = { ok: true } | { ok: false; problem: string };

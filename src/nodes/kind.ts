@@ -1,13 +1,37 @@
 import type { NodeConfig } from '../config/types.js';
+import type { InputResolver } from '../files/input-resolver.js';
+import type { LockEntry } from '../state/lockfile.js';
+
+/** What a node kind is given to choose the files that trigger it. */
+export interface SelectionContext {
+  root: string;
+  resolver: InputResolver;
+  /** The recorded state of another node (e.g. the plan whose paths a context bundle follows). */
+  recorded(node: string): LockEntry | undefined;
+}
 
 /** What a node kind is given to do its work. */
 export interface RunContext {
   root: string;
   node: string;
+  /** `.spx/` of the project: logs, scratch space. */
+  stateDir: string;
   /** Aborted on Ctrl-C / SIGTERM: the kind must stop its children and return. */
   signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+  /** The triggering input files, as the fingerprint saw them (declared and selected). */
+  inputFiles: readonly string[];
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
+  /** A one-line progress note (files selected, tokens streamed, …). */
+  onProgress(message: string): void;
 }
+
+/**
+ * What a run measured, recorded in spx.lock and the cache entry and shown by
+ * status: e.g. a bundle's token count, a model call's token usage.
+ * Deterministic values only: spx.lock must not churn.
+ */
+export type RunMetrics = Record<string, number | string>;
 
 /** A node's work failed in a way the user must see: the message says what and what next. */
 export class NodeFailure extends Error {
@@ -24,7 +48,12 @@ export class NodeFailure extends Error {
 export interface NodeKindHandler<C extends NodeConfig = NodeConfig> {
   /** Every resolved setting that can change the output; never a secret. */
   settings(config: C): Record<string, unknown>;
+  /**
+   * Files that trigger the node beyond its declared `inputs` (a context
+   * node's selection): their content enters the fingerprint like inputs.
+   */
+  selectInputs?(config: C, context: SelectionContext): string[];
   /** One line for the task list. */
   describe(config: C): string;
-  run(config: C, context: RunContext): Promise<void>;
+  run(config: C, context: RunContext): Promise<RunMetrics | void>;
 }

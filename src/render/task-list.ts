@@ -58,6 +58,11 @@ export class TaskListRenderer implements Renderer {
         }
         break;
       }
+      case 'progress': {
+        const task = this.tasks.get(event.node);
+        if (task) task.output = event.message;
+        break;
+      }
       case 'output': {
         const lastLine = event.text.trimEnd().split('\n').pop();
         const task = this.tasks.get(event.node);

@@ -57,6 +57,7 @@ export async function build(
     // --cache-only must name every node that would run, not stop at the first.
     cacheOnly: options.cacheOnly,
     signal: options.signal,
+    env: options.env,
     emit,
   };
   const keepGoing = options.keepGoing || options.cacheOnly;

@@ -15,6 +15,8 @@ export interface Evaluation {
   reasons: string[];
   parts: FingerprintParts;
   fingerprint: Fingerprint;
+  /** Every triggering input file: declared and selected by the kind. */
+  inputFiles: string[];
   /** Literal input paths that do not exist: the node cannot run. */
   missingInputs: string[];
   /** Outputs as they are now, where they differ from what spx.lock records (hand edits). */
@@ -40,9 +42,16 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const { pipeline, state, statCache, resolver } = context;
   const config = pipeline.config.nodes[node]!;
 
+  const handler = handlerFor(config);
   const inputs: Record<string, ContentHash> = {};
   const missingInputs: string[] = [];
-  for (const file of resolver.resolve(config.inputs)) {
+  const inputFiles = resolver.resolve(config.inputs);
+  if (handler.selectInputs) {
+    const selected = handler.selectInputs(config, { root: pipeline.root, resolver, recorded: (name) => state.get(name) });
+    inputFiles.push(...selected.filter((file) => !inputFiles.includes(file)));
+    inputFiles.sort();
+  }
+  for (const file of inputFiles) {
     const hash = statCache.hashFile(file);
     if (hash === undefined) missingInputs.push(file);
     else inputs[file] = hash;
@@ -54,7 +63,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   }
   const parts: FingerprintParts = {
     kind: config.kind,
-    settings: hashSettings(handlerFor(config).settings(config)),
+    settings: hashSettings(handler.settings(config)),
     inputs,
     needs,
     env: hashEnv(config.env, context.env),
@@ -68,7 +77,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     reasons.push(...explainStaleness(previous, parts, outputs.missing));
   }
   for (const file of missingInputs) reasons.push(`input missing: ${file}`);
-  return { fresh: reasons.length === 0, reasons, parts, fingerprint, missingInputs, editedOutputs: outputs.edited, handEdited: outputs.handEdited };
+  return { fresh: reasons.length === 0, reasons, parts, fingerprint, inputFiles, missingInputs, editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 
 interface OutputCheck {

@@ -8,7 +8,7 @@ export type BuildEvent =
   /** Fingerprint matches spx.lock; `handEdited` lists outputs a human changed, kept as they are. */
   | { type: 'fresh'; node: string; handEdited: string[] }
   /** Stale, but its outputs for this fingerprint were in the cache: restored instead of run. */
-  | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number }
+  | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number; metrics: Record<string, number | string> }
   /** A hand-edited output was copied aside before the node regenerated it. */
   | { type: 'backup'; node: string; output: string; backup: string }
   /** Something went wrong that does not fail the build (e.g. a corrupt cache entry). */
@@ -18,7 +18,10 @@ export type BuildEvent =
   /** `--dry-run` / `spx status`: would run, and why. */
   | { type: 'stale'; node: string; reasons: string[]; cached: boolean }
   | { type: 'output'; node: string; stream: 'stdout' | 'stderr'; text: string }
-  | { type: 'success'; node: string; seconds: number; output: string }
+  /** `metrics`: what the run measured (a bundle's tokens, a model call's usage). */
+  | { type: 'success'; node: string; seconds: number; output: string; metrics: Record<string, number | string> }
+  /** A one-line note on a running node's progress. */
+  | { type: 'progress'; node: string; message: string }
   | { type: 'failure'; node: string; message: string; output: string; seconds: number }
   /** Not attempted because a node it depends on failed or was not built. */
   | { type: 'skipped'; node: string; because: string }

@@ -25,6 +25,7 @@ export interface NodeRunnerContext {
   /** --cache-only: a node missing from the cache fails instead of running. */
   cacheOnly: boolean;
   signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
   emit: EventSink;
 }
 
@@ -51,21 +52,25 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
 
     const handler = handlerFor(config);
     emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
-    await handler.run(config, {
+    const metrics = await handler.run(config, {
       root: pipeline.root,
       node,
+      stateDir: context.stateDir,
       signal: context.signal,
+      env: context.env,
+      inputFiles: evaluation.inputFiles,
       onOutput: (stream, text) => {
         output.append(text);
         emit({ type: 'output', node, stream, text });
       },
+      onProgress: (message) => emit({ type: 'progress', node, message }),
     });
     context.resolver.invalidate();
-    const entry = collectOutputs(node, context);
+    const entry = { ...collectOutputs(node, context), ...(metrics ? { metrics } : {}) };
     const seconds = elapsed();
     record(node, evaluation, entry, context);
     storeInCache(node, evaluation, { ...entry, cost: { seconds } }, context);
-    emit({ type: 'success', node, seconds, output: output.text() });
+    emit({ type: 'success', node, seconds, output: output.text(), metrics: metrics ?? {} });
     return 'ran';
   } catch (error) {
     if (context.signal.aborted) return 'interrupted';
@@ -103,7 +108,7 @@ function tryRestore(node: string, evaluation: Evaluation, context: NodeRunnerCon
   }
   context.resolver.invalidate();
   record(node, evaluation, entry, context);
-  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds });
+  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds, metrics: entry.metrics ?? {} });
   return true;
 }
 
@@ -124,6 +129,7 @@ function record(node: string, evaluation: Evaluation, entry: Omit<CacheEntry, 'c
   const outputs: Record<string, ContentHash> = {};
   for (const [declared, output] of Object.entries(entry.outputs)) outputs[declared] = output.hash;
   const lockEntry: LockEntry = { fingerprint: evaluation.fingerprint, ...evaluation.parts, outputs };
+  if (entry.metrics) lockEntry.metrics = entry.metrics;
   context.state.record(node, lockEntry);
 }
 

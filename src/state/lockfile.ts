@@ -34,6 +34,8 @@ export interface LockEntry {
    * that it is one, so status can say so and a regeneration backs it up.
    */
   generated?: Record<string, ContentHash>;
+  /** What the run measured (a bundle's tokens, a model call's usage). */
+  metrics?: Record<string, number | string>;
 }
 
 export interface Lock {
