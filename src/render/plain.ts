@@ -22,7 +22,7 @@ export class PlainRenderer implements Renderer {
         if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
         break;
       case 'backup':
-        write(`! ${event.node}: ${event.output} was edited by hand; saved a copy to ${event.backup}`);
+        write(`! ${event.node}: ${event.output} ${event.why === 'edited' ? 'was edited by hand' : 'was not written by spx'}; saved a copy to ${event.backup}`);
         break;
       case 'warning':
         write(`! ${event.node}: ${event.message}`);

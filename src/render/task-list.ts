@@ -82,7 +82,7 @@ export class TaskListRenderer implements Renderer {
         this.settle.get(event.node)?.({ state: 'restored', savedSeconds: event.savedSeconds });
         break;
       case 'backup':
-        this.notes.push(`! ${event.node}: ${event.output} was edited by hand; saved a copy to ${event.backup}`);
+        this.notes.push(`! ${event.node}: ${event.output} ${event.why === 'edited' ? 'was edited by hand' : 'was not written by spx'}; saved a copy to ${event.backup}`);
         break;
       case 'warning':
         this.notes.push(`! ${event.node}: ${event.message}`);

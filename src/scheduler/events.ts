@@ -9,8 +9,11 @@ export type BuildEvent =
   | { type: 'fresh'; node: string; handEdited: string[] }
   /** Stale, but its outputs for this fingerprint were in the cache: restored instead of run. */
   | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number; metrics: Record<string, number | string> }
-  /** A hand-edited output was copied aside before the node regenerated it. */
-  | { type: 'backup'; node: string; output: string; backup: string }
+  /**
+   * An output spx did not write as it is (`edited` by hand, or there before
+   * the node was ever recorded) was copied aside before the node regenerated it.
+   */
+  | { type: 'backup'; node: string; output: string; backup: string; why: 'edited' | 'unrecorded' }
   /** Something went wrong that does not fail the build (e.g. a corrupt cache entry). */
   | { type: 'warning'; node: string; message: string }
   /** About to run; `reasons` says why it is stale. */

@@ -85,11 +85,15 @@ function backUpHandEdits(node: string, evaluation: Evaluation, context: NodeRunn
   const previous = state.get(node);
   for (const declared of pipeline.config.nodes[node]!.outputs) {
     // Anything spx did not write itself is precious: a known hand edit, or
-    // a file that was there before the node was ever built.
-    const edited = previous ? evaluation.handEdited.includes(declared) : outputFiles(statCache, pipeline.root, declared) !== undefined;
-    if (!edited) continue;
+    // a file that was there before the node was ever recorded (a plan
+    // written by hand). A directory of unknown origin is left alone: it is
+    // a build directory far more often than a human's work.
+    const why = previous
+      ? evaluation.handEdited.includes(declared) && 'edited'
+      : !isDirectoryOutput(declared) && outputFiles(statCache, pipeline.root, declared) !== undefined && 'unrecorded';
+    if (!why) continue;
     const backup = backUpOutput(pipeline.root, stateDir, node, declared);
-    if (backup) context.emit({ type: 'backup', node, output: declared, backup });
+    if (backup) context.emit({ type: 'backup', node, output: declared, backup, why });
   }
 }
 
