@@ -49,8 +49,15 @@ export class LocalCache implements Cache {
 
   restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult {
     const contents = new Map<string, Buffer>();
-    for (const output of Object.values(entry.outputs)) {
+    for (const [declared, output] of Object.entries(entry.outputs)) {
       for (const file of output.files) {
+        // The directory may be shared with other jobs or restored from CI:
+        // an entry, damaged or forged, must not make spx write outside the
+        // project or beside the output it names.
+        if (!isInside(file.path, declared)) {
+          this.remove(fingerprint);
+          return { ok: false, problem: `entry names ${JSON.stringify(file.path)}, which is not part of its output ${declared} (removed)` };
+        }
         let data: Buffer;
         try {
           data = readFileSync(this.blobPath(file.hash));
@@ -69,7 +76,12 @@ export class LocalCache implements Cache {
     for (const [declared, output] of Object.entries(entry.outputs)) {
       // A directory output is restored exactly: files the entry does not
       // list would change its hash, so they go.
-      if (declared.endsWith('/')) rmSync(join(root, declared), { recursive: true, force: true });
+      if (declared.endsWith('/')) {
+        rmSync(join(root, declared), { recursive: true, force: true });
+        // An empty directory is a valid output with no files: without this
+        // it would stay missing, and the node be "restored" on every build.
+        mkdirSync(join(root, declared), { recursive: true });
+      }
       for (const file of output.files) {
         const target = join(root, file.path);
         writeFileAtomic(target, contents.get(file.path)!, { mode: file.mode });
@@ -107,4 +119,11 @@ export class LocalCache implements Cache {
       throw error;
     }
   }
+}
+
+/** A relative, normalized path that is the file output itself or lies below the directory output. */
+function isInside(path: string, declared: string): boolean {
+  const safe = (p: string): boolean => p !== '' && !p.startsWith('/') && p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  if (!declared.endsWith('/')) return path === declared && safe(path);
+  return path.startsWith(declared) && safe(path) && safe(declared.slice(0, -1));
 }

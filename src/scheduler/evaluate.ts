@@ -3,6 +3,7 @@ import { computeFingerprint, hashEnv, hashOutputs, hashSettings, type Fingerprin
 import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
 import { hashOutput } from '../files/output-hash.js';
 import type { InputResolver } from '../files/input-resolver.js';
+import { NodeFailure } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
 import type { BuildState } from '../state/build-state.js';
 import type { LockEntry } from '../state/lockfile.js';
@@ -11,12 +12,19 @@ import type { ContentHash, Fingerprint } from '../util/hash.js';
 
 export interface Evaluation {
   fresh: boolean;
+  /**
+   * `--force`: the user wants the work done again (a flaky or
+   * non-deterministic command), so the cache must not stand in for it.
+   */
+  forced: boolean;
   /** Why the node is stale; empty when fresh. */
   reasons: string[];
   parts: FingerprintParts;
   fingerprint: Fingerprint;
   /** Every triggering input file: declared and selected by the kind. */
   inputFiles: string[];
+  /** Why the kind could not select its inputs (NodeFailure from selectInputs): the node cannot run. */
+  selectionError?: string;
   /** Literal input paths that do not exist: the node cannot run. */
   missingInputs: string[];
   /** Outputs as they are now, where they differ from what spx.lock records (hand edits). */
@@ -31,6 +39,7 @@ export interface EvaluationContext {
   statCache: StatCache;
   resolver: InputResolver;
   env: NodeJS.ProcessEnv;
+  stateDir: string;
 }
 
 /**
@@ -46,13 +55,33 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const inputs: Record<string, ContentHash> = {};
   const missingInputs: string[] = [];
   const inputFiles = resolver.resolve(config.inputs);
+  // A kind that selects files usually hashes them to decide (a context node
+  // checks they exist); each is then stat-ed once, not twice.
+  const hashed = new Map<string, ContentHash | undefined>();
+  const hashFile = (file: string): ContentHash | undefined => {
+    if (!hashed.has(file)) hashed.set(file, statCache.hashFile(file));
+    return hashed.get(file);
+  };
+  let selectionError: string | undefined;
   if (handler.selectInputs) {
-    const selected = handler.selectInputs(config, { root: pipeline.root, resolver, recorded: (name) => state.get(name) });
-    inputFiles.push(...selected.filter((file) => !inputFiles.includes(file)));
-    inputFiles.sort();
+    try {
+      const selected = handler.selectInputs(config, {
+        root: pipeline.root,
+        resolver,
+        recorded: (name) => state.get(name),
+        stateDir: context.stateDir,
+        hashFile,
+      });
+      const declared = new Set(inputFiles);
+      inputFiles.push(...selected.filter((file) => !declared.has(file)));
+      inputFiles.sort();
+    } catch (error) {
+      if (!(error instanceof NodeFailure)) throw error;
+      selectionError = error.message;
+    }
   }
   for (const file of inputFiles) {
-    const hash = statCache.hashFile(file);
+    const hash = hashFile(file);
     if (hash === undefined) missingInputs.push(file);
     else inputs[file] = hash;
   }
@@ -77,7 +106,9 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     reasons.push(...explainStaleness(previous, parts, outputs.missing));
   }
   for (const file of missingInputs) reasons.push(`input missing: ${file}`);
-  return { fresh: reasons.length === 0, reasons, parts, fingerprint, inputFiles, missingInputs, editedOutputs: outputs.edited, handEdited: outputs.handEdited };
+  // Without its selection the fingerprint lists every selected file as removed: say the one thing that matters.
+  if (selectionError !== undefined) reasons.splice(0, reasons.length, `cannot select inputs: ${selectionError}`);
+  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles, missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 
 interface OutputCheck {

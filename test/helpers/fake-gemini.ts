@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the fake server does with one request, in the order requests arrive. */
+export type GeminiBehaviour =
+  /** Streams the text in a few chunks, with usage metadata on the last. */
+  | { answer: string; promptTokens?: number; outputTokens?: number; delayMs?: number }
+  /** An HTTP error with Google's error body, optionally with Retry-After. */
+  | { status: number; message?: string; retryAfter?: string; details?: unknown[] }
+  /** A safety block: a candidate with finishReason SAFETY. */
+  | { blocked: true };
+
+export interface RecordedRequest {
+  path: string;
+  apiKey: string | undefined;
+  body: { contents: { parts: { text: string }[] }[]; generationConfig?: Record<string, unknown> };
+}
+
+/**
+ * A loopback HTTP server that speaks enough of the Gemini API
+ * (`:streamGenerateContent?alt=sse`, `:generateContent`) for the real
+ * `@google/generative-ai` SDK, pointed at it with `baseUrl`. Mocking at the
+ * network edge only: everything above the socket is the real code.
+ */
+export class FakeGemini {
+  readonly requests: RecordedRequest[] = [];
+  private readonly queue: GeminiBehaviour[] = [];
+  /** Used when the queue is empty. */
+  fallback: GeminiBehaviour = { answer: 'fake answer' };
+  private server: Server | undefined;
+
+  get url(): string {
+    const address = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  enqueue(...behaviours: GeminiBehaviour[]): void {
+    this.queue.push(...behaviours);
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** How many model calls reached the server. */
+  get calls(): number {
+    return this.requests.length;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    this.requests.push({
+      path: request.url ?? '',
+      apiKey: request.headers['x-goog-api-key'] as string | undefined,
+      body: text ? JSON.parse(text) : { contents: [] },
+    });
+    const behaviour = this.queue.shift() ?? this.fallback;
+    const streaming = (request.url ?? '').includes(':streamGenerateContent');
+
+    if ('status' in behaviour) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (behaviour.retryAfter) headers['retry-after'] = behaviour.retryAfter;
+      response.writeHead(behaviour.status, headers);
+      response.end(JSON.stringify({ error: { code: behaviour.status, message: behaviour.message ?? 'fake error', status: 'ERROR', ...(behaviour.details ? { details: behaviour.details } : {}) } }));
+      return;
+    }
+    if ('blocked' in behaviour) {
+      const body = { candidates: [{ finishReason: 'SAFETY', index: 0, safetyRatings: [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH' }] }] };
+      this.reply(response, streaming, [body]);
+      return;
+    }
+    if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+    if (response.destroyed) return;
+    const pieces = splitInThree(behaviour.answer);
+    const promptTokens = behaviour.promptTokens ?? 100;
+    const outputTokens = behaviour.outputTokens ?? 20;
+    const bodies = pieces.map((piece, i) => ({
+      candidates: [{ content: { role: 'model', parts: [{ text: piece }] }, index: 0, ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}) }],
+      ...(i === pieces.length - 1
+        ? { usageMetadata: { promptTokenCount: promptTokens, candidatesTokenCount: outputTokens, totalTokenCount: promptTokens + outputTokens } }
+        : {}),
+    }));
+    this.reply(response, streaming, bodies);
+  }
+
+  private reply(response: ServerResponse, streaming: boolean, bodies: unknown[]): void {
+    if (streaming) {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const body of bodies) response.write(`data: ${JSON.stringify(body)}\r\n\r\n`);
+      response.end();
+    } else {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(bodies[bodies.length - 1]));
+    }
+  }
+}
+
+function splitInThree(text: string): string[] {
+  if (text.length < 3) return [text];
+  const third = Math.ceil(text.length / 3);
+  return [text.slice(0, third), text.slice(third, 2 * third), text.slice(2 * third)];
+}
