@@ -5,6 +5,8 @@ export const EXIT = {
   failed: 1,
   /** Bad command line or pipeline file. */
   usage: 2,
+  /** The build stopped at a review gate: approve the output (spx approve NODE) and build again. */
+  review: 3,
   /** Ctrl-C or SIGTERM: finished nodes are recorded, nothing else. */
   interrupted: 130,
 } as const;

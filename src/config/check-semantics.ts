@@ -3,6 +3,7 @@ import { UserError } from '../util/errors.js';
 import type { Locator } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { PipelineConfig } from './types.js';
+import { checkContextNodes } from './check-context.js';
 
 type DependencyField = 'needs' | 'uses';
 const DEPENDENCY_FIELDS: readonly DependencyField[] = ['needs', 'uses'];
@@ -18,13 +19,17 @@ export function checkSemantics(config: PipelineConfig, locator: Locator): UserEr
     ...checkDependencies(config, locator),
     ...checkCycles(config, locator),
     ...checkOutputs(config, locator),
+    ...checkContextNodes(config, locator),
   ];
 }
 
 function checkCommands(config: PipelineConfig, locator: Locator): UserError[] {
   const errors: UserError[] = [];
   for (const [name, node] of Object.entries(config.nodes)) {
-    if (node.command.trim() === '') {
+    if ((node.kind === 'spec' || node.kind === 'plan') && node.prompt !== undefined && node.promptFile !== undefined) {
+      errors.push(new UserError(`node "${name}" has both prompt and promptFile; keep one`, locator.key(['nodes', name, 'promptFile'])));
+    }
+    if (node.kind === 'run' && node.command.trim() === '') {
       errors.push(new UserError(`node "${name}" has an empty command`, locator.value(['nodes', name, 'command'])));
     }
   }

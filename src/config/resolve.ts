@@ -2,14 +2,33 @@ import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { formatPath, type Locator, type YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
-import type { NodeConfig, PipelineConfig } from './types.js';
+import type { NodeConfig, PipelineConfig, ResolvedProvider } from './types.js';
+import { BUILTIN_PROVIDERS, resolveProviders, type RawProvider } from './resolve-providers.js';
+import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 
 /** The pipeline as schema/spx.schema.json admits it: what resolvePipeline starts from. */
 export interface RawPipeline {
   version: 1;
   vars?: Record<string, string | number | boolean>;
-  defaults?: { env?: string[] };
-  nodes: Record<string, RawRunNode>;
+  defaults?: { env?: string[]; provider?: string };
+  providers?: Record<string, RawProvider>;
+  nodes: Record<string, RawNode>;
+}
+
+type RawNode = RawRunNode | RawPromptNode | RawContextNode;
+
+interface RawPromptNode {
+  kind: 'spec' | 'plan';
+  description?: string;
+  prompt?: string;
+  promptFile?: string;
+  provider?: string;
+  output: string;
+  inputs?: string[];
+  needs?: string[];
+  uses?: string[];
+  env?: string[];
+  review?: boolean;
 }
 
 interface RawRunNode {
@@ -43,21 +62,70 @@ export function resolvePipeline(
       return match;
     });
 
+  const providers = resolveProviders(raw.providers);
+  const findProvider = (name: string | undefined, at: YamlPath): ResolvedProvider | undefined => {
+    const chosen = name ?? raw.defaults?.provider;
+    if (chosen === undefined) {
+      errors.push(new UserError(`${formatPath(at.slice(0, -1))} names no provider: add "provider: NAME" or "defaults: { provider: NAME }"`, locator.key(at.slice(0, -1))));
+      return undefined;
+    }
+    const config = providers[chosen] ?? BUILTIN_PROVIDERS[chosen];
+    if (config) return { name: chosen, ...config };
+    const known = [...Object.keys(providers), ...Object.keys(BUILTIN_PROVIDERS)];
+    const close = closestName(chosen, known);
+    const where = name === undefined ? ['defaults', 'provider'] : at;
+    errors.push(new UserError(`unknown provider "${chosen}" (declared: ${known.join(', ')})${close ? `; did you mean "${close}"?` : ''}`, locator.value(where)));
+    return undefined;
+  };
+
   const nodes: Record<string, NodeConfig> = {};
   for (const [name, node] of Object.entries(raw.nodes)) {
     const at = (...rest: (string | number)[]): YamlPath => ['nodes', name, ...rest];
-    nodes[name] = {
-      kind: node.kind,
+    const common = {
       ...(node.description === undefined ? {} : { description: node.description }),
-      command: substitute(node.command, at('command')),
       inputs: (node.inputs ?? []).map((p, i) => normalisePath(substitute(p, at('inputs', i)), root)),
-      outputs: (node.outputs ?? []).map((p, i) => normalisePath(substitute(p, at('outputs', i)), root)),
       needs: [...(node.needs ?? [])],
       uses: [...(node.uses ?? [])],
       env: [...new Set([...(raw.defaults?.env ?? []), ...(node.env ?? [])])],
     };
+    switch (node.kind) {
+      case 'run':
+        nodes[name] = {
+          kind: node.kind,
+          ...common,
+          command: substitute(node.command, at('command')),
+          outputs: (node.outputs ?? []).map((p, i) => normalisePath(substitute(p, at('outputs', i)), root)),
+        };
+        break;
+      case 'spec':
+      case 'plan': {
+        const output = normalisePath(substitute(node.output, at('output')), root);
+        const provider = findProvider(node.provider, at('provider'));
+        nodes[name] = {
+          kind: node.kind,
+          ...common,
+          ...(node.prompt === undefined ? {} : { prompt: node.prompt }),
+          ...(node.promptFile === undefined ? {} : { promptFile: normalisePath(substitute(node.promptFile, at('promptFile')), root) }),
+          provider: provider ?? { name: '', type: 'echo' },
+          output,
+          outputs: [output],
+          // A plan is what a coding agent will act on: a human reads it first.
+          review: node.review ?? node.kind === 'plan',
+        };
+        break;
+      }
+      case 'context':
+        nodes[name] = resolveContextNode(node, common, {
+          name,
+          nodeNames: Object.keys(raw.nodes),
+          at,
+          substitute,
+          normalise: (p) => normalisePath(p, root),
+        });
+        break;
+    }
   }
-  return { config: { version: 1, vars, nodes }, errors };
+  return { config: { version: 1, vars, providers, nodes }, errors };
 }
 
 function unknownVarMessage(match: string, name: string, at: YamlPath, defined: string[]): string {

@@ -4,7 +4,7 @@
  * the loader works on these types only, never on raw YAML.
  */
 
-export const NODE_KINDS = ['run'] as const;
+export const NODE_KINDS = ['run', 'spec', 'plan', 'context'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
 /** A `run` node: the Makefile recipe. */
@@ -26,11 +26,149 @@ export interface RunNodeConfig {
   env: string[];
 }
 
-export type NodeConfig = RunNodeConfig;
+/**
+ * A `spec` or `plan` node: an instruction plus the contents of its inputs,
+ * needed outputs and used bundles → one model answer, written to `output`.
+ */
+export interface PromptNodeConfig {
+  kind: 'spec' | 'plan';
+  description?: string;
+  /** The instruction, inline. */
+  prompt?: string;
+  /** The instruction, from a file relative to the project root (it triggers like an input). */
+  promptFile?: string;
+  /** The provider, resolved from `provider:` or `defaults.provider`. */
+  provider: ResolvedProvider;
+  /** The one file the answer is written to. */
+  output: string;
+  /** `[output]`, so that the machinery shared by all kinds sees it. */
+  outputs: string[];
+  inputs: string[];
+  needs: string[];
+  uses: string[];
+  env: string[];
+  /** Dependents wait until `spx approve` records the output's hash (default: true for plan). */
+  review: boolean;
+}
+
+/**
+ * A `context` node: selects project files and packs them with repomix into
+ * one bundle. How the selectors combine: docs/context-nodes.md.
+ */
+export interface ContextNodeConfig {
+  kind: 'context';
+  description?: string;
+  files: ContextSelection;
+  /** repomix's options, spx's defaults applied. */
+  repomix: ContextRepomixOptions;
+  /** Fail, naming the largest files, when the bundle has more tokens than this. */
+  maxTokens?: number;
+  /** The bundle (default `.spx/context/NAME.<ext of style>`). */
+  output: string;
+  /** `[output]`, so that the machinery shared by all kinds sees it. */
+  outputs: string[];
+  /** Always empty: the selection is the node's triggering input. */
+  inputs: string[];
+  needs: string[];
+  /** As declared, plus `files.fromOutput`: built first and read, not triggering by itself. */
+  uses: string[];
+  env: string[];
+}
+
+/** Which files a context bundle holds: (include ∩ contains ∩ changedSince) ∪ fromCommand ∪ fromOutput, minus exclude and ignored files. */
+export interface ContextSelection {
+  /** picomatch globs; resolved to `["**"]` when absent and neither fromCommand nor fromOutput is set, else to `[]`. */
+  include: string[];
+  exclude: string[];
+  /** A JavaScript regular expression a file's content must match. */
+  contains?: string;
+  /** A git ref: keep files changed between its merge base with HEAD and the working tree, or untracked. */
+  changedSince?: string;
+  /** A shell command printing project paths, one a line. */
+  fromCommand?: string;
+  /** A node whose outputs name project files to add. */
+  fromOutput?: string;
+  /** Leave out files git ignores. */
+  gitignore: boolean;
+}
+
+export const REPOMIX_STYLES = ['xml', 'markdown', 'plain', 'json'] as const;
+export const TOKEN_ENCODINGS = ['o200k_base', 'cl100k_base', 'p50k_base', 'p50k_edit', 'r50k_base'] as const;
+
+/** The repomix options spx passes through; the rest would make a bundle depend on more than its files. */
+export interface ContextRepomixOptions {
+  style: (typeof REPOMIX_STYLES)[number];
+  parsableStyle: boolean;
+  compress: boolean;
+  removeComments: boolean;
+  removeEmptyLines: boolean;
+  showLineNumbers: boolean;
+  truncateBase64: boolean;
+  fileSummary: boolean;
+  directoryStructure: boolean;
+  headerText?: string;
+  /** repomix's secret scan (security.enableSecurityCheck): flagged files are left out and reported. */
+  securityCheck: boolean;
+  tokenEncoding: (typeof TOKEN_ENCODINGS)[number];
+}
+
+export type NodeConfig = RunNodeConfig | PromptNodeConfig | ContextNodeConfig;
+
+/** A model through Google's `@google/generative-ai` SDK. */
+export interface GeminiProviderConfig {
+  type: 'gemini';
+  model: string;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxOutputTokens?: number;
+  /** The environment variable holding the API key (default GEMINI_API_KEY). The key itself is never stored. */
+  apiKeyEnv: string;
+  /** Another endpoint (a proxy, a test server). */
+  baseUrl?: string;
+  /** Per call, in seconds. */
+  timeout: number;
+  /** Attempts after the first on 429, 5xx and network errors. */
+  retries: number;
+}
+
+/** Any CLI that takes a prompt and answers on stdout (`gemini -p`, `llm`, `ollama run`). */
+export interface CommandProviderConfig {
+  type: 'command';
+  /** The program and its arguments. */
+  command: string[];
+  /** How the prompt reaches it: on stdin, as a last argument, or as the path of a file as last argument. */
+  promptVia: 'stdin' | 'argument' | 'file';
+  timeout: number;
+}
+
+/** Claude Code in headless mode: `claude -p --output-format json`. */
+export interface ClaudeCodeProviderConfig {
+  type: 'claude-code';
+  model?: string;
+  /** The program and leading arguments (default: ["claude"]). */
+  command: string[];
+  timeout: number;
+  /** Claude Code's --permission-mode (for execute nodes). */
+  permissionMode?: string;
+  /** Claude Code's --allowedTools (for execute nodes). */
+  allowedTools?: string[];
+}
+
+/** Offline and deterministic: answers with a labelled digest of the prompt. */
+export interface EchoProviderConfig {
+  type: 'echo';
+}
+
+export type ProviderConfig = GeminiProviderConfig | CommandProviderConfig | ClaudeCodeProviderConfig | EchoProviderConfig;
+
+/** A provider as a node refers to it: its name (for messages) and its settings. */
+export type ResolvedProvider = ProviderConfig & { name: string };
 
 export interface PipelineConfig {
   version: 1;
   vars: Record<string, string>;
+  providers: Record<string, ProviderConfig>;
   /** In the order the file declares them. */
   nodes: Record<string, NodeConfig>;
 }

@@ -16,6 +16,7 @@ const NEVER_SEARCHED = new Set(['.git', '.spx']);
  */
 export class InputResolver {
   private readonly listings = new Map<string, string[]>();
+  private readonly memos = new Map<string, unknown>();
 
   constructor(private readonly root: string) {}
 
@@ -44,6 +45,18 @@ export class InputResolver {
   /** Forgets directory listings; called after a node wrote files that a later glob may match. */
   invalidate(): void {
     this.listings.clear();
+    this.memos.clear();
+  }
+
+  /**
+   * A value derived from the project's files (git's list of them, say),
+   * computed once per build like the directory listings and forgotten with them.
+   */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const value = compute();
+    this.memos.set(key, value);
+    return value;
   }
 
   /** Every file below `base` (relative to the root), as root-relative posix paths. */

@@ -1,6 +1,7 @@
 import type { NodeConfig } from '../config/types.js';
 import type { InputResolver } from '../files/input-resolver.js';
 import type { LockEntry } from '../state/lockfile.js';
+import type { ContentHash } from '../util/hash.js';
 
 /** What a node kind is given to choose the files that trigger it. */
 export interface SelectionContext {
@@ -8,6 +9,10 @@ export interface SelectionContext {
   resolver: InputResolver;
   /** The recorded state of another node (e.g. the plan whose paths a context bundle follows). */
   recorded(node: string): LockEntry | undefined;
+  /** `.spx/` of the project: where a kind may keep what selecting costs to compute. */
+  stateDir: string;
+  /** A file's content hash through the stat cache (read only when its stats changed); undefined when it is not a regular file. */
+  hashFile(path: string): ContentHash | undefined;
 }
 
 /** What a node kind is given to do its work. */
@@ -21,6 +26,8 @@ export interface RunContext {
   env: NodeJS.ProcessEnv;
   /** The triggering input files, as the fingerprint saw them (declared and selected). */
   inputFiles: readonly string[];
+  /** The files written by the nodes this one needs or uses, in declaration order. */
+  dependencyOutputs: readonly { node: string; relation: 'needs' | 'uses'; path: string }[];
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   /** A one-line progress note (files selected, tokens streamed, …). */
   onProgress(message: string): void;
@@ -51,6 +58,8 @@ export interface NodeKindHandler<C extends NodeConfig = NodeConfig> {
   /**
    * Files that trigger the node beyond its declared `inputs` (a context
    * node's selection): their content enters the fingerprint like inputs.
+   * Throwing a NodeFailure (a bad git ref, a failing command) makes the
+   * node stale, and it fails with that message when it would run.
    */
   selectInputs?(config: C, context: SelectionContext): string[];
   /** One line for the task list. */

@@ -1,5 +1,6 @@
 import type { BuildEvent } from '../scheduler/events.js';
 import type { Renderer, RenderOptions } from './renderer.js';
+import { formatMetrics } from './metrics.js';
 
 /**
  * One line per thing that happened, for CI logs and pipes. A node's output
@@ -35,16 +36,24 @@ export class PlainRenderer implements Renderer {
         write(`• ${event.node} would ${event.cached ? 'be restored from cache' : 'run'}`);
         for (const reason of event.reasons) write(`    because ${reason}`);
         break;
-      case 'success':
+      case 'success': {
         writeOutput(this.options.out, event.output);
-        write(`✓ ${event.node} (${event.seconds.toFixed(2)}s)`);
+        const measured = formatMetrics(event.metrics);
+        write(`✓ ${event.node} (${event.seconds.toFixed(2)}s${measured ? `, ${measured}` : ''})`);
         break;
+      }
       case 'failure':
         writeOutput(this.options.out, event.output);
         write(`✗ ${event.node}: ${event.message}`);
         break;
       case 'skipped':
         write(`- ${event.node} skipped: ${event.because}`);
+        break;
+      case 'review':
+        write(`⏸ ${event.node}: ${event.outputs.join(', ')} awaits review; its dependents wait (spx approve ${event.node})`);
+        break;
+      case 'approved':
+        write(`✓ ${event.node}: ${event.outputs.join(', ')} approved (--approve)`);
         break;
       case 'interrupted':
         write(`spx: interrupted (${event.signal}); finished nodes are recorded`);
@@ -54,6 +63,7 @@ export class PlainRenderer implements Renderer {
         break;
       case 'build-start':
       case 'output':
+      case 'progress':
         break;
     }
   }
@@ -67,13 +77,15 @@ function writeOutput(out: NodeJS.WritableStream, output: string): void {
 }
 
 export function summaryLine(event: Extract<BuildEvent, { type: 'build-end' }>): string {
-  const { ran, fresh, stale, failed, skipped } = event.summary;
-  const { restored } = event.summary;
+  const { ran, restored, fresh, stale, failed, skipped, awaitingReview, tokens } = event.summary;
   const parts = [`${ran.length} ran`];
   if (restored.length > 0) parts.push(`${restored.length} restored from cache`);
   parts.push(`${fresh.length} fresh`);
   if (stale.length > 0) parts.push(`${stale.length} would run`);
   if (failed.length > 0) parts.push(`${failed.length} failed`);
   if (skipped.length > 0) parts.push(`${skipped.length} skipped`);
+  if (awaitingReview.length > 0) parts.push(`${awaitingReview.length} awaiting review`);
+  if (tokens.spent > 0) parts.push(`${tokens.spent.toLocaleString('en-US')} tokens spent`);
+  if (tokens.saved > 0) parts.push(`${tokens.saved.toLocaleString('en-US')} tokens saved by the cache`);
   return `spx: ${parts.join(', ')} (${event.seconds.toFixed(2)}s)`;
 }

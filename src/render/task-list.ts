@@ -87,6 +87,12 @@ export class TaskListRenderer implements Renderer {
       case 'warning':
         this.notes.push(`! ${event.node}: ${event.message}`);
         break;
+      case 'review':
+        this.notes.push(`⏸ ${event.node}: ${event.outputs.join(', ')} awaits review; its dependents wait (spx approve ${event.node})`);
+        break;
+      case 'approved':
+        this.notes.push(`✓ ${event.node}: ${event.outputs.join(', ')} approved (--approve)`);
+        break;
       case 'failure':
         this.failures.push(`✗ ${event.node}: ${event.message}\n${event.output}`);
         this.settle.get(event.node)?.({ state: 'failed', message: event.message });

@@ -4,6 +4,8 @@ import { Graph } from '../graph/graph.js';
 import { InputResolver } from '../files/input-resolver.js';
 import type { BuildState } from '../state/build-state.js';
 import type { StatCache } from '../state/stat-cache.js';
+import { withHandEdits } from '../state/hand-edits.js';
+import { hashOutputs } from '../fingerprint/fingerprint.js';
 import { evaluateNode, type Evaluation, type EvaluationContext } from './evaluate.js';
 import type { BuildSummary, EventSink } from './events.js';
 import { regenerateNode, type NodeRunnerContext } from './node-runner.js';
@@ -21,12 +23,14 @@ export interface BuildOptions {
   cache: Cache | undefined;
   /** Fail every node that would have to run, instead of running it. */
   cacheOnly: boolean;
+  /** Approve every output that awaits review, as `spx approve` would (CI). */
+  approve: boolean;
   stateDir: string;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
 }
 
-type Outcome = 'fresh' | 'ran' | 'restored' | 'stale' | 'failed' | 'skipped';
+type Outcome = 'fresh' | 'ran' | 'restored' | 'stale' | 'failed' | 'skipped' | 'awaiting-review';
 
 /**
  * Walks the graph: each node, once everything it depends on has finished,
@@ -39,14 +43,20 @@ export async function build(
   state: BuildState,
   statCache: StatCache,
   options: BuildOptions,
-  emit: EventSink,
+  sink: EventSink,
 ): Promise<BuildSummary> {
   const started = performance.now();
+  const tokens = { spent: 0, saved: 0 };
+  const emit: EventSink = (event) => {
+    if (event.type === 'success') tokens.spent += Number(event.metrics.totalTokens ?? 0);
+    if (event.type === 'restored') tokens.saved += Number(event.metrics.totalTokens ?? 0);
+    sink(event);
+  };
   const graph = new Graph(pipeline.config);
   const order = graph.closure(options.targets);
   const dependents = graph.dependentsWithin(order);
   const resolver = new InputResolver(pipeline.root);
-  const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env };
+  const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env, stateDir: options.stateDir };
   const runner: NodeRunnerContext = {
     pipeline,
     stateDir: options.stateDir,
@@ -70,7 +80,29 @@ export async function build(
   let active = 0;
   let stopping = false;
 
-  const finish = (node: string, outcome: Outcome): void => {
+  /**
+   * A node with `review: true` holds its dependents back until the hash of
+   * its outputs is the approved one: an unapproved plan never reaches an
+   * agent, and an edit after approval voids it.
+   */
+  const passesReview = (node: string): boolean => {
+    const config = pipeline.config.nodes[node]!;
+    const entry = state.get(node);
+    if (!('review' in config) || !config.review || !entry) return true;
+    const current = hashOutputs(entry.outputs);
+    if (entry.approved === current) return true;
+    if (options.approve) {
+      state.record(node, { ...entry, approved: current });
+      emit({ type: 'approved', node, outputs: config.outputs });
+      return true;
+    }
+    emit({ type: 'review', node, outputs: config.outputs });
+    return false;
+  };
+
+  const finish = (node: string, result: Outcome): void => {
+    const gated = (result === 'fresh' || result === 'ran' || result === 'restored') && !passesReview(node);
+    const outcome: Outcome = gated ? 'awaiting-review' : result;
     outcomes.set(node, outcome);
     if (outcome === 'failed' && !keepGoing) stopping = true;
     for (const dependent of dependents.get(node)!) {
@@ -82,9 +114,9 @@ export async function build(
 
   const decide = (node: string): void => {
     const config = pipeline.config.nodes[node]!;
-    const blocker = graph.dependencies(node).find((d) => outcomes.get(d) === 'failed' || outcomes.get(d) === 'skipped');
+    const blocker = graph.dependencies(node).find((d) => BLOCKING.has(outcomes.get(d)!));
     if (blocker) {
-      emit({ type: 'skipped', node, because: `"${blocker}" ${outcomes.get(blocker) === 'failed' ? 'failed' : 'was not built'}` });
+      emit({ type: 'skipped', node, because: blockedBecause(blocker, outcomes.get(blocker)!) });
       return finish(node, 'skipped');
     }
     // In a dry run a stale upstream has not produced its new output, so what
@@ -99,7 +131,7 @@ export async function build(
     if (result.fresh) {
       // In a dry run too: the state is then read-only, and dependents must
       // see the edit to be judged as the real build will judge them.
-      keepHandEdits(node, result, state);
+      if (Object.keys(result.editedOutputs).length > 0) state.record(node, withHandEdits(state.get(node)!, result.editedOutputs));
       emit({ type: 'fresh', node, handEdited: result.handEdited });
       return finish(node, 'fresh');
     }
@@ -135,33 +167,25 @@ export async function build(
     }
   }
   const summary = summarize(order, outcomes, options.signal.aborted);
+  summary.tokens = tokens;
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });
   emit({ type: 'build-end', summary, seconds: (performance.now() - started) / 1000 });
   return summary;
 }
 
-/**
- * A fresh node whose output a human edited: the edit becomes the recorded
- * output (so dependents see it), and the hash spx wrote is remembered so
- * that a later regeneration backs the edit up first.
- */
-function keepHandEdits(node: string, evaluation: Evaluation, state: BuildState): void {
-  const changed = Object.keys(evaluation.editedOutputs);
-  if (changed.length === 0) return;
-  const previous = state.get(node)!;
-  const generated = { ...previous.generated };
-  for (const path of changed) generated[path] ??= previous.outputs[path]!;
-  for (const [path, hash] of Object.entries(evaluation.editedOutputs)) {
-    if (generated[path] === hash) delete generated[path];
-  }
-  const entry = { ...previous, outputs: { ...previous.outputs, ...evaluation.editedOutputs } };
-  if (Object.keys(generated).length > 0) entry.generated = generated;
-  else delete entry.generated;
-  state.record(node, entry);
+const BLOCKING: ReadonlySet<Outcome> = new Set(['failed', 'skipped', 'awaiting-review']);
+
+function blockedBecause(blocker: string, outcome: Outcome): string {
+  if (outcome === 'failed') return `"${blocker}" failed`;
+  if (outcome === 'awaiting-review') return `"${blocker}" awaits review (spx approve ${blocker})`;
+  return `"${blocker}" was not built`;
 }
 
 function summarize(order: readonly string[], outcomes: ReadonlyMap<string, Outcome>, interrupted: boolean): BuildSummary {
-  const summary: BuildSummary = { ran: [], restored: [], fresh: [], stale: [], failed: [], skipped: [], interrupted };
-  for (const node of order) summary[outcomes.get(node) ?? 'skipped'].push(node);
+  const summary: BuildSummary = { ran: [], restored: [], fresh: [], stale: [], failed: [], skipped: [], awaitingReview: [], interrupted, tokens: { spent: 0, saved: 0 } };
+  for (const node of order) {
+    const outcome = outcomes.get(node) ?? 'skipped';
+    summary[outcome === 'awaiting-review' ? 'awaitingReview' : outcome].push(node);
+  }
   return summary;
 }

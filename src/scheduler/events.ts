@@ -28,6 +28,10 @@ export type BuildEvent =
   | { type: 'failure'; node: string; message: string; output: string; seconds: number }
   /** Not attempted because a node it depends on failed or was not built. */
   | { type: 'skipped'; node: string; because: string }
+  /** A `review: true` node's output awaits `spx approve`; its dependents wait. */
+  | { type: 'review'; node: string; outputs: string[] }
+  /** `--approve`: the output was approved without asking. */
+  | { type: 'approved'; node: string; outputs: string[] }
   | { type: 'interrupted'; signal: string }
   | { type: 'build-end'; summary: BuildSummary; seconds: number };
 
@@ -38,7 +42,11 @@ export interface BuildSummary {
   stale: string[];
   failed: string[];
   skipped: string[];
+  /** Review nodes whose output awaits `spx approve`. */
+  awaitingReview: string[];
   interrupted: boolean;
+  /** Model tokens this build spent, and those that cache hits saved. */
+  tokens: { spent: number; saved: number };
 }
 
 export type EventSink = (event: BuildEvent) => void;

@@ -34,6 +34,8 @@ export interface LockEntry {
    * that it is one, so status can say so and a regeneration backs it up.
    */
   generated?: Record<string, ContentHash>;
+  /** For review nodes: the hash of the outputs a human approved (`spx approve`). */
+  approved?: ContentHash;
   /** What the run measured (a bundle's tokens, a model call's usage). */
   metrics?: Record<string, number | string>;
 }

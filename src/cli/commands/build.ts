@@ -9,6 +9,10 @@ import { LocalCache } from '../../cache/local-cache.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { writeLastBuildStats } from '../../cache/last-build.js';
 import { UserError } from '../../util/errors.js';
+import { approveNode } from '../../state/approval.js';
+import { withProvider } from '../../config/override-provider.js';
+import type { BuildSummary } from '../../scheduler/events.js';
+import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
@@ -31,11 +35,15 @@ Options:
       --no-cache     neither restore from nor store into the cache
       --cache-only   for CI: restore what the cache has; fail, naming them, the
                      nodes that would have to run (nothing is run)
+      --approve      approve every output awaiting review without asking (CI)
+      --provider P   use provider P for every model node, for this run
+                     (e.g. --provider echo rehearses the pipeline offline)
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache), 2 usage or pipeline error, 130 interrupted.`;
+Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
+3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error, 130 interrupted.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
@@ -50,6 +58,8 @@ export async function run(args: string[]): Promise<number> {
     'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' },
     'cache-only': { type: 'boolean' },
+    approve: { type: 'boolean' },
+    provider: { type: 'string' },
   });
   if (values.help) {
     console.log(help);
@@ -58,7 +68,8 @@ export async function run(args: string[]): Promise<number> {
   const jobs = parseJobs(values.jobs, availableParallelism());
   if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
   const project = await openProject({ directory: values.directory, file: values.file });
-  const { pipeline, stateDir } = project;
+  const { stateDir } = project;
+  const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
   const targets = positionals;
   const nodeCount = new Graph(pipeline.config).closure(targets).length;
 
@@ -82,17 +93,17 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const renderer = await selectRenderer({
-    json: values.json ?? false,
-    explain: (values.explain ?? false) || (values['dry-run'] ?? false),
-    verbose: values.verbose ?? false,
-    nodeCount,
-  });
   const cache = values['no-cache'] ? undefined : new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
-  let savedSeconds = 0;
   const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
   const statCache = StatCache.load(pipeline.root, stateDir);
-  try {
+  const buildOnce = async (): Promise<BuildSummary> => {
+    const renderer = await selectRenderer({
+      json: values.json ?? false,
+      explain: (values.explain ?? false) || (values['dry-run'] ?? false),
+      verbose: values.verbose ?? false,
+      nodeCount,
+    });
+    let savedSeconds = 0;
     const summary = await build(
       pipeline,
       state,
@@ -105,6 +116,7 @@ export async function run(args: string[]): Promise<number> {
         dryRun: values['dry-run'] ?? false,
         cache,
         cacheOnly: values['cache-only'] ?? false,
+        approve: values.approve ?? false,
         stateDir,
         signal: controller.signal,
         env: process.env,
@@ -116,11 +128,30 @@ export async function run(args: string[]): Promise<number> {
     );
     await renderer.close();
     if (!values['dry-run'] && cache) writeLastBuildStats(stateDir, summary, savedSeconds);
+    return summary;
+  };
+  try {
+    let summary = await buildOnce();
+    // On a terminal, the review can happen right here: approve, and the
+    // build goes on to the dependents.
+    while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && canAsk(values.json ?? false)) {
+      if (!(await askToApprove(pipeline, summary.awaitingReview))) break;
+      for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
+      summary = await buildOnce();
+    }
     if (values['cache-only'] && summary.failed.length > 0) {
       console.error(`spx: --cache-only: not in the cache, so these would have to run: ${[...summary.failed, ...summary.skipped].join(', ')}`);
     }
     if (summary.interrupted) return EXIT.interrupted;
-    return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
+    if (summary.failed.length > 0) return EXIT.failed;
+    if (summary.awaitingReview.length > 0) {
+      for (const node of summary.awaitingReview) {
+        const outputs = pipeline.config.nodes[node]!.outputs.join(', ');
+        console.error(`spx: review ${outputs}, then run: spx approve ${node}   (or build with --approve)`);
+      }
+      return EXIT.review;
+    }
+    return EXIT.ok;
   } finally {
     if (!values['dry-run']) {
       state.retainOnly(new Set(Object.keys(pipeline.config.nodes)));
@@ -130,5 +161,23 @@ export async function run(args: string[]): Promise<number> {
     lock?.release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Asking needs a person: a terminal on both ends, not CI, not --json. */
+function canAsk(json: boolean): boolean {
+  const isCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+  return !json && !isCi && process.stdin.isTTY === true && process.stdout.isTTY === true;
+}
+
+async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
+  const readline = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await readline.question(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    readline.close();
   }
 }

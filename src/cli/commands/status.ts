@@ -7,6 +7,7 @@ import { resolveCacheDir } from '../../cache/location.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { formatMetrics } from '../../render/metrics.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -16,7 +17,7 @@ environment variable changed, that it never ran, or that an output is
 missing or was modified. Runs nothing and changes no recorded state.
 
 Options:
-      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached"}]}
+      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}]}
       --cache-dir D  the cache directory, to tell which stale nodes it holds
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
@@ -26,12 +27,14 @@ Exit codes: 0 (fresh or not), 2 usage or pipeline error.`;
 
 interface NodeStatus {
   name: string;
-  state: 'fresh' | 'stale' | 'blocked';
+  state: 'fresh' | 'stale' | 'blocked' | 'awaiting-review';
   reasons: string[];
   /** Outputs a human changed after spx wrote them; kept as the node's output. */
   handEdited: string[];
   /** A stale node whose outputs for its new fingerprint are in the cache. */
   cached: boolean;
+  /** What a fresh node's last run measured (a bundle's tokens). */
+  metrics?: Record<string, number | string>;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -42,15 +45,26 @@ export async function run(args: string[]): Promise<number> {
   }
   const { pipeline, stateDir } = await openProject({ directory: values.directory, file: values.file });
   const statCache = StatCache.load(pipeline.root, stateDir);
+  const state = BuildState.open(pipeline.root, stateDir, { readOnly: true });
   const nodes: NodeStatus[] = [];
   const collect = (event: BuildEvent): void => {
-    if (event.type === 'fresh') nodes.push({ name: event.node, state: 'fresh', reasons: [], handEdited: event.handEdited, cached: false });
+    if (event.type === 'fresh') {
+      const metrics = state.get(event.node)?.metrics;
+      nodes.push({ name: event.node, state: 'fresh', reasons: [], handEdited: event.handEdited, cached: false, ...(metrics ? { metrics } : {}) });
+    }
     if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons, handEdited: [], cached: event.cached });
+    if (event.type === 'review') {
+      const node = nodes.find((n) => n.name === event.node);
+      if (node && node.state === 'fresh') {
+        node.state = 'awaiting-review';
+        node.reasons.push(`approve ${event.outputs.join(', ')} with: spx approve ${event.node}`);
+      }
+    }
     if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [event.because], handEdited: [], cached: false });
   };
   await build(
     pipeline,
-    BuildState.open(pipeline.root, stateDir, { readOnly: true }),
+    state,
     statCache,
     {
       targets: positionals,
@@ -60,6 +74,7 @@ export async function run(args: string[]): Promise<number> {
       dryRun: true,
       cache: new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir)),
       cacheOnly: false,
+      approve: false,
       stateDir,
       signal: new AbortController().signal,
       env: process.env,
@@ -74,13 +89,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const width = Math.max(...nodes.map((n) => n.name.length));
   for (const node of nodes) {
-    const notes = [node.cached ? 'in cache' : '', node.handEdited.length > 0 ? `edited by hand: ${node.handEdited.join(', ')}` : '']
+    const notes = [formatMetrics(node.metrics), node.cached ? 'in cache' : '', node.handEdited.length > 0 ? `edited by hand: ${node.handEdited.join(', ')}` : '']
       .filter(Boolean)
       .join('; ');
     console.log(`${node.name.padEnd(width)}  ${node.state}${notes ? ` (${notes})` : ''}`);
     for (const reason of node.reasons) console.log(`${' '.repeat(width)}    ${reason}`);
   }
-  const stale = nodes.filter((n) => n.state !== 'fresh').length;
+  const stale = nodes.filter((n) => n.state === 'stale' || n.state === 'blocked').length;
   console.log(stale === 0 ? `all ${nodes.length} nodes are fresh` : `${stale} of ${nodes.length} nodes are stale`);
   return EXIT.ok;
 }

@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { hashBytes, type ContentHash } from '../../util/hash.js';
+
+const FORMAT = 1;
+const FILE = 'context-cache.json';
+
+/** [content hash, what was learnt from that content]. */
+type Entry<T> = [ContentHash, T];
+
+interface CacheFile {
+  format: number;
+  /** Regular expression → path → whether the content matches. */
+  contains: Record<string, Record<string, Entry<boolean>>>;
+  /** Path → the path-like words in its content. */
+  mentions: Record<string, Entry<string[]>>;
+}
+
+/**
+ * What selection learnt from file contents, keyed by content hash, so that
+ * a no-op build reads no file: the stat cache vouches for the hash, this
+ * for what the content said. `.spx/context-cache.json`; one entry per
+ * (regex, path) and per path, replaced when the content changes, so it
+ * grows with the project, not with its history.
+ */
+export class ContentCache {
+  private dirty = false;
+
+  private constructor(
+    private readonly file: string,
+    private readonly data: CacheFile,
+  ) {}
+
+  private static readonly open = new Map<string, ContentCache>();
+
+  /** One instance per state directory and process: every context node of a build shares it. */
+  static for(stateDir: string): ContentCache {
+    const file = join(stateDir, FILE);
+    let cache = ContentCache.open.get(file);
+    if (!cache) {
+      cache = new ContentCache(file, load(file));
+      ContentCache.open.set(file, cache);
+    }
+    return cache;
+  }
+
+  /** Whether `regex` matches the content of `path`, whose current hash is `hash`; reads the file only when unknown. */
+  contains(regex: RegExp, root: string, path: string, hash: ContentHash): boolean {
+    const byPath = (this.data.contains[regex.source] ??= {});
+    const known = byPath[path];
+    if (known && known[0] === hash) return known[1];
+    const content = readFileSync(join(root, path));
+    const matches = regex.test(content.toString('utf8'));
+    // Keyed by the bytes actually read: were the file rewritten since it was
+    // hashed, the entry is simply not found next time.
+    byPath[path] = [hashBytes(content), matches];
+    this.dirty = true;
+    return matches;
+  }
+
+  /** The words `extract` finds in the content of `path`, whose current hash is `hash`; reads the file only when unknown. */
+  mentions(root: string, path: string, hash: ContentHash, extract: (text: string) => string[]): string[] {
+    const known = this.data.mentions[path];
+    if (known && known[0] === hash) return known[1];
+    const content = readFileSync(join(root, path));
+    const words = extract(content.toString('utf8'));
+    this.data.mentions[path] = [hashBytes(content), words];
+    this.dirty = true;
+    return words;
+  }
+
+  /** Best effort: a cache that cannot be written costs reading the files again next time. */
+  save(): void {
+    if (!this.dirty) return;
+    try {
+      writeFileAtomic(this.file, JSON.stringify(this.data));
+      this.dirty = false;
+    } catch {
+      // Nothing lost but time.
+    }
+  }
+}
+
+function load(file: string): CacheFile {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheFile>;
+    if (parsed.format === FORMAT && typeof parsed.contains === 'object' && typeof parsed.mentions === 'object') {
+      return parsed as CacheFile;
+    }
+  } catch {
+    // Absent or unreadable: every file is read once more.
+  }
+  return { format: FORMAT, contains: {}, mentions: {} };
+}

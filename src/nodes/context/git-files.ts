@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import type { InputResolver } from '../../files/input-resolver.js';
+import { NodeFailure } from '../kind.js';
+
+/** What git knows of the project's files, paths relative to the project root. */
+export interface GitFiles {
+  tracked: ReadonlySet<string>;
+  /** Untracked and not ignored (.gitignore, .git/info/exclude, the global excludes file). */
+  untracked: ReadonlySet<string>;
+  /** Tracked but deleted from the working tree. */
+  deleted: ReadonlySet<string>;
+}
+
+/**
+ * One `git ls-files` per build (the resolver forgets it when a node has
+ * written files), or undefined when the root is not in a git work tree:
+ * this is how a selection leaves out ignored files without parsing
+ * .gitignore itself.
+ */
+export function gitFiles(root: string, resolver: InputResolver): GitFiles | undefined {
+  return resolver.memo('context:git-ls-files', () => listGitFiles(root));
+}
+
+function listGitFiles(root: string): GitFiles | undefined {
+  let out: string;
+  try {
+    // -t tags each path: H tracked, R deleted (listed again by -d), ? untracked.
+    out = git(root, ['ls-files', '-z', '-t', '--cached', '--others', '--deleted', '--exclude-standard']);
+  } catch {
+    // Not a work tree, or no git at all: the caller walks the directory instead.
+    return undefined;
+  }
+  const tracked = new Set<string>();
+  const untracked = new Set<string>();
+  const deleted = new Set<string>();
+  for (const entry of out.split('\0')) {
+    if (entry.length < 3) continue;
+    const path = entry.slice(2);
+    if (entry[0] === '?') untracked.add(path);
+    else if (entry[0] === 'R') deleted.add(path);
+    else tracked.add(path);
+  }
+  return { tracked, untracked, deleted };
+}
+
+/**
+ * Files that differ between the merge base of `ref` and HEAD and the
+ * working tree: what the current branch changed, committed or not (like
+ * `git diff --name-only ref...` plus uncommitted edits). Untracked files are
+ * the caller's to add. Paths relative to the root, which may be a
+ * subdirectory of the repository.
+ */
+export function changedSince(root: string, ref: string, resolver: InputResolver): ReadonlySet<string> {
+  return resolver.memo(`context:changed-since:${ref}`, () => {
+    try {
+      const out = git(root, ['diff', '--name-only', '-z', '--no-renames', '--relative', '--merge-base', ref, '--']);
+      return new Set(out.split('\0').filter((path) => path !== ''));
+    } catch (error) {
+      throw new NodeFailure(`files.changedSince: git cannot compare with "${ref}": ${gitMessage(error)}`);
+    }
+  });
+}
+
+function git(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+}
+
+function gitMessage(error: unknown): string {
+  const stderr = (error as { stderr?: string }).stderr;
+  const first = typeof stderr === 'string' ? stderr.split('\n').find((line) => line.trim() !== '') : undefined;
+  return first?.replace(/^fatal: /, '') ?? (error as Error).message;
+}

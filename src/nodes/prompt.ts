@@ -1,0 +1,75 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { PromptNodeConfig } from '../config/types.js';
+import { createProvider, providerFingerprintSettings, ProviderError } from '../providers/provider.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { NodeFailure, type NodeKindHandler, type RunMetrics } from './kind.js';
+import { assemblePrompt, type PromptSection } from './prompt-assembly.js';
+
+/** The default instructions ship with spx, beside the ready pipelines. */
+const DEFAULT_PROMPTS = new URL('../../pipelines/prompts/', import.meta.url);
+const defaultPromptCache = new Map<string, string>();
+
+function defaultPrompt(kind: PromptNodeConfig['kind']): string {
+  let text = defaultPromptCache.get(kind);
+  if (text === undefined) {
+    text = readFileSync(new URL(`${kind}.md`, DEFAULT_PROMPTS), 'utf8');
+    defaultPromptCache.set(kind, text);
+  }
+  return text;
+}
+
+/**
+ * `spec` and `plan`: an instruction plus the node's inputs, needed outputs
+ * and used bundles → one model answer, written whole to `output`.
+ */
+export const promptKind: NodeKindHandler<PromptNodeConfig> = {
+  settings(config) {
+    return {
+      // A prompt file enters through selectInputs (by content hash); an
+      // inline or default instruction enters here, as text.
+      instruction: config.promptFile === undefined ? (config.prompt ?? defaultPrompt(config.kind)) : { file: config.promptFile },
+      provider: providerFingerprintSettings(config.provider),
+      output: config.output,
+    };
+  },
+
+  selectInputs(config) {
+    return config.promptFile === undefined ? [] : [config.promptFile];
+  },
+
+  describe(config) {
+    const model = 'model' in config.provider && config.provider.model ? ` ${config.provider.model}` : '';
+    return `${config.provider.name}${model} → ${config.output}`;
+  },
+
+  async run(config, context) {
+    const instruction = config.promptFile === undefined ? (config.prompt ?? defaultPrompt(config.kind)) : readFileSync(join(context.root, config.promptFile), 'utf8');
+    const sections: PromptSection[] = [
+      ...context.inputFiles.filter((file) => file !== config.promptFile).map((path) => ({ role: 'input' as const, path })),
+      ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
+    ];
+    const prompt = assemblePrompt(instruction, sections, context.root);
+    // The exact prompt sent, for the user to inspect when an answer surprises.
+    const promptLog = join(context.stateDir, 'prompts', `${context.node}.md`);
+    mkdirSync(dirname(promptLog), { recursive: true });
+    writeFileSync(promptLog, prompt);
+    context.onProgress(`prompt: ${prompt.length} characters in ${sections.length} sections`);
+
+    const provider = await createProvider(config.provider);
+    let answer;
+    try {
+      answer = await provider.generate(prompt, { signal: context.signal, env: context.env, cwd: context.root, onProgress: context.onProgress });
+    } catch (error) {
+      if (error instanceof ProviderError) throw new NodeFailure(error.message);
+      throw error;
+    }
+    if (answer.text.trim() === '') throw new NodeFailure(`provider "${config.provider.name}" returned an empty answer`);
+    writeFileAtomic(join(context.root, config.output), answer.text.endsWith('\n') ? answer.text : answer.text + '\n');
+
+    const metrics: RunMetrics = { provider: config.provider.type };
+    if ('model' in config.provider && config.provider.model) metrics.model = config.provider.model;
+    for (const [key, value] of Object.entries(answer.usage)) if (value !== undefined) metrics[key] = value;
+    return metrics;
+  },
+};

@@ -1,0 +1,30 @@
+import { hashBytes } from '../util/hash.js';
+import type { Answer, Provider } from './provider.js';
+
+/**
+ * Offline and deterministic: the same prompt always gives the same answer,
+ * which says plainly that no model wrote it, so that a rehearsal's output is
+ * never mistaken for a real spec or plan.
+ */
+export class EchoProvider implements Provider {
+  async generate(prompt: string): Promise<Answer> {
+    const sections = [...prompt.matchAll(/^<<<< BEGIN (.+) >>>>$/gm)].map((match) => match[1]!);
+    const instruction = prompt.split('\n<<<< BEGIN ')[0]!.trim();
+    const text = [
+      '<!-- spx echo provider: offline rehearsal. No model was called; this is not a real answer. -->',
+      '# Rehearsal answer (echo provider)',
+      '',
+      `Prompt: ${prompt.length} characters, sha256 ${hashBytes(prompt).slice(0, 16)}.`,
+      '',
+      '## Instruction received',
+      '',
+      instruction.split('\n').slice(0, 5).join('\n'),
+      '',
+      '## Sections received',
+      '',
+      ...(sections.length > 0 ? sections.map((section) => `- ${section}`) : ['- (none)']),
+      '',
+    ].join('\n');
+    return { text, usage: {} };
+  }
+}

@@ -1,0 +1,74 @@
+import type { ResolvedProvider } from '../config/types.js';
+
+/** Token counts as the provider reported them (absent when it reports none). */
+export interface Usage {
+  promptTokens?: number;
+  outputTokens?: number;
+  totalTokens?: number;
+  /** Claude Code reports what a call cost. */
+  costUsd?: number;
+  turns?: number;
+}
+
+export interface Answer {
+  text: string;
+  usage: Usage;
+}
+
+export interface CallOptions {
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+  /** Working directory for CLIs (the project root, or an execute node's worktree). */
+  cwd: string;
+  onProgress(message: string): void;
+}
+
+/** A model or agent back end: one prompt in, one answer out. */
+export interface Provider {
+  generate(prompt: string, options: CallOptions): Promise<Answer>;
+}
+
+/**
+ * A provider's failure, worded for the user: what happened and what to do.
+ * Its message never holds a secret.
+ */
+export class ProviderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/**
+ * The settings of a provider that can change its answers, for fingerprints:
+ * type, model, generation parameters, the CLI run. Not the name (renaming a
+ * provider changes no answer), the key's variable, the endpoint or timeouts.
+ */
+export function providerFingerprintSettings(provider: ResolvedProvider): Record<string, unknown> {
+  switch (provider.type) {
+    case 'gemini': {
+      const { type, model, temperature, topP, topK, maxOutputTokens } = provider;
+      return { type, model, temperature, topP, topK, maxOutputTokens };
+    }
+    case 'command':
+      return { type: provider.type, command: provider.command, promptVia: provider.promptVia };
+    case 'claude-code':
+      return { type: provider.type, model: provider.model, command: provider.command };
+    case 'echo':
+      return { type: provider.type };
+  }
+}
+
+/** Providers are imported when a node calls one: a no-op build loads no SDK. */
+export async function createProvider(provider: ResolvedProvider): Promise<Provider> {
+  switch (provider.type) {
+    case 'gemini':
+      return new (await import('./gemini.js')).GeminiProvider(provider);
+    case 'command':
+      return new (await import('./command.js')).CommandProvider(provider);
+    case 'claude-code':
+      return new (await import('./claude-code.js')).ClaudeCodeProvider(provider);
+    case 'echo':
+      return new (await import('./echo.js')).EchoProvider();
+  }
+}

@@ -1,0 +1,41 @@
+import type { LoadedPipeline } from '../config/types.js';
+import { hashOutput } from '../files/output-hash.js';
+import { hashOutputs } from '../fingerprint/fingerprint.js';
+import { UserError } from '../util/errors.js';
+import type { ContentHash } from '../util/hash.js';
+import type { BuildState } from './build-state.js';
+import { withHandEdits } from './hand-edits.js';
+import type { StatCache } from './stat-cache.js';
+
+/**
+ * Records that a human approved a review node's outputs as they are now,
+ * hand edits included (the edit is what was reviewed). Dependents then run
+ * on exactly that content; any later change voids the approval.
+ */
+export function approveNode(pipeline: LoadedPipeline, state: BuildState, statCache: StatCache, node: string): { outputs: string[]; hash: ContentHash } {
+  const config = pipeline.config.nodes[node];
+  if (!config) throw new UserError(`unknown node "${node}"; the pipeline has: ${Object.keys(pipeline.config.nodes).join(', ')}`);
+  if (!('review' in config) || !config.review) throw new UserError(`node "${node}" has no review gate (review: true) to approve`);
+  const entry = state.get(node);
+  if (!entry) throw new UserError(`node "${node}" has not been built yet: run "spx build ${node}" first`);
+  const current: Record<string, ContentHash> = {};
+  for (const output of config.outputs) {
+    const hash = hashOutput(statCache, pipeline.root, output);
+    if (hash === undefined) throw new UserError(`${output} (output of "${node}") is missing: run "spx build ${node}" to regenerate it`);
+    current[output] = hash;
+  }
+  const updated = withHandEdits(entry, current);
+  const hash = hashOutputs(updated.outputs);
+  state.record(node, { ...updated, approved: hash });
+  return { outputs: config.outputs, hash };
+}
+
+/** Review nodes of the pipeline whose outputs are built but not approved as they are recorded. */
+export function nodesAwaitingReview(pipeline: LoadedPipeline, state: BuildState): string[] {
+  return Object.entries(pipeline.config.nodes)
+    .filter(([name, config]) => {
+      const entry = state.get(name);
+      return 'review' in config && config.review && entry !== undefined && entry.approved !== hashOutputs(entry.outputs);
+    })
+    .map(([name]) => name);
+}
