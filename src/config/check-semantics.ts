@@ -26,7 +26,7 @@ export function checkSemantics(config: PipelineConfig, locator: Locator): UserEr
 function checkCommands(config: PipelineConfig, locator: Locator): UserError[] {
   const errors: UserError[] = [];
   for (const [name, node] of Object.entries(config.nodes)) {
-    if ((node.kind === 'spec' || node.kind === 'plan') && node.prompt !== undefined && node.promptFile !== undefined) {
+    if ((node.kind === 'spec' || node.kind === 'plan' || node.kind === 'execute') && node.prompt !== undefined && node.promptFile !== undefined) {
       errors.push(new UserError(`node "${name}" has both prompt and promptFile; keep one`, locator.key(['nodes', name, 'promptFile'])));
     }
     if (node.kind === 'run' && node.command.trim() === '') {

@@ -10,12 +10,29 @@ import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 export interface RawPipeline {
   version: 1;
   vars?: Record<string, string | number | boolean>;
-  defaults?: { env?: string[]; provider?: string };
+  defaults?: { env?: string[]; provider?: string; agent?: string };
   providers?: Record<string, RawProvider>;
   nodes: Record<string, RawNode>;
 }
 
-type RawNode = RawRunNode | RawPromptNode | RawContextNode;
+type RawNode = RawRunNode | RawPromptNode | RawContextNode | RawExecuteNode;
+
+interface RawExecuteNode {
+  kind: 'execute';
+  description?: string;
+  agent?: string;
+  prompt?: string;
+  promptFile?: string;
+  verify?: string[];
+  attempts?: number;
+  setup?: string[];
+  link?: string[];
+  output: string;
+  inputs?: string[];
+  needs?: string[];
+  uses?: string[];
+  env?: string[];
+}
 
 interface RawPromptNode {
   kind: 'spec' | 'plan';
@@ -63,17 +80,17 @@ export function resolvePipeline(
     });
 
   const providers = resolveProviders(raw.providers);
-  const findProvider = (name: string | undefined, at: YamlPath): ResolvedProvider | undefined => {
-    const chosen = name ?? raw.defaults?.provider;
+  const findProvider = (name: string | undefined, at: YamlPath, key: 'provider' | 'agent' = 'provider'): ResolvedProvider | undefined => {
+    const chosen = name ?? raw.defaults?.[key];
     if (chosen === undefined) {
-      errors.push(new UserError(`${formatPath(at.slice(0, -1))} names no provider: add "provider: NAME" or "defaults: { provider: NAME }"`, locator.key(at.slice(0, -1))));
+      errors.push(new UserError(`${formatPath(at.slice(0, -1))} names no ${key}: add "${key}: NAME" or "defaults: { ${key}: NAME }"`, locator.key(at.slice(0, -1))));
       return undefined;
     }
     const config = providers[chosen] ?? BUILTIN_PROVIDERS[chosen];
     if (config) return { name: chosen, ...config };
     const known = [...Object.keys(providers), ...Object.keys(BUILTIN_PROVIDERS)];
     const close = closestName(chosen, known);
-    const where = name === undefined ? ['defaults', 'provider'] : at;
+    const where = name === undefined ? ['defaults', key] : at;
     errors.push(new UserError(`unknown provider "${chosen}" (declared: ${known.join(', ')})${close ? `; did you mean "${close}"?` : ''}`, locator.value(where)));
     return undefined;
   };
@@ -111,6 +128,24 @@ export function resolvePipeline(
           outputs: [output],
           // A plan is what a coding agent will act on: a human reads it first.
           review: node.review ?? node.kind === 'plan',
+        };
+        break;
+      }
+      case 'execute': {
+        const output = normalisePath(substitute(node.output, at('output')), root);
+        const provider = findProvider(node.agent, at('agent'), 'agent');
+        nodes[name] = {
+          kind: node.kind,
+          ...common,
+          ...(node.prompt === undefined ? {} : { prompt: node.prompt }),
+          ...(node.promptFile === undefined ? {} : { promptFile: normalisePath(substitute(node.promptFile, at('promptFile')), root) }),
+          provider: provider ?? { name: '', type: 'echo' },
+          verify: (node.verify ?? []).map((command, i) => substitute(command, at('verify', i))),
+          attempts: node.attempts ?? 3,
+          setup: (node.setup ?? []).map((command, i) => substitute(command, at('setup', i))),
+          link: (node.link ?? []).map((p, i) => normalisePath(substitute(p, at('link', i)), root)),
+          output,
+          outputs: [output],
         };
         break;
       }

@@ -4,7 +4,7 @@
  * the loader works on these types only, never on raw YAML.
  */
 
-export const NODE_KINDS = ['run', 'spec', 'plan', 'context'] as const;
+export const NODE_KINDS = ['run', 'spec', 'plan', 'context', 'execute'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
 /** A `run` node: the Makefile recipe. */
@@ -112,7 +112,38 @@ export interface ContextRepomixOptions {
   tokenEncoding: (typeof TOKEN_ENCODINGS)[number];
 }
 
-export type NodeConfig = RunNodeConfig | PromptNodeConfig | ContextNodeConfig;
+/**
+ * An `execute` node: a coding agent carries out the approved plan in a
+ * scratch git worktree; the verify commands run there; only a verified
+ * change, captured as a patch (the output), reaches the user's tree.
+ */
+export interface ExecuteNodeConfig {
+  kind: 'execute';
+  description?: string;
+  /** Extra instruction for the agent, inline (default: pipelines/prompts/execute.md). */
+  prompt?: string;
+  /** The instruction from a file relative to the project root (it triggers like an input). */
+  promptFile?: string;
+  /** The agent, resolved from `agent:` or `defaults.agent`: a claude-code or command provider. */
+  provider: ResolvedProvider;
+  /** Shell commands run in the worktree after the agent; all must pass. */
+  verify: string[];
+  /** How many times the agent may try (each retry is given the failing verify output). */
+  attempts: number;
+  /** Shell commands run in a fresh worktree before the agent (e.g. npm ci). */
+  setup: string[];
+  /** Paths (e.g. node_modules) linked from the user's tree into the worktree, never part of the patch. */
+  link: string[];
+  /** The patch file: the node's output. */
+  output: string;
+  outputs: string[];
+  inputs: string[];
+  needs: string[];
+  uses: string[];
+  env: string[];
+}
+
+export type NodeConfig = RunNodeConfig | PromptNodeConfig | ContextNodeConfig | ExecuteNodeConfig;
 
 /** A model through Google's `@google/generative-ai` SDK. */
 export interface GeminiProviderConfig {

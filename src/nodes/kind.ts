@@ -11,7 +11,11 @@ export interface SelectionContext {
   recorded(node: string): LockEntry | undefined;
   /** `.spx/` of the project: where a kind may keep what selecting costs to compute. */
   stateDir: string;
-  /** A file's content hash through the stat cache (read only when its stats changed); undefined when it is not a regular file. */
+  /**
+   * A file's content hash through the stat cache (read only when its stats
+   * changed), remembered for this evaluation; undefined when it is not a
+   * regular file.
+   */
   hashFile(path: string): ContentHash | undefined;
 }
 
@@ -65,4 +69,9 @@ export interface NodeKindHandler<C extends NodeConfig = NodeConfig> {
   /** One line for the task list. */
   describe(config: C): string;
   run(config: C, context: RunContext): Promise<RunMetrics | void>;
+  /**
+   * After the outputs were restored from the cache instead of running: the
+   * effects beyond the outputs (an execute node applies its patch).
+   */
+  afterRestore?(config: C, context: RunContext): Promise<void>;
 }

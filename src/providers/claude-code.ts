@@ -14,11 +14,6 @@ interface ClaudeResult {
   usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
 }
 
-export interface ClaudeCallOptions extends CallOptions {
-  /** For execute nodes: let the agent edit files (in a scratch worktree). */
-  agent?: boolean;
-}
-
 /**
  * Claude Code in headless mode: the prompt on stdin, `--output-format json`
  * so that the answer, its cost, turns and errors are read from one JSON
@@ -27,7 +22,7 @@ export interface ClaudeCallOptions extends CallOptions {
 export class ClaudeCodeProvider implements Provider {
   constructor(private readonly config: ClaudeCodeProviderConfig & { name: string }) {}
 
-  async generate(prompt: string, options: ClaudeCallOptions): Promise<Answer> {
+  async generate(prompt: string, options: CallOptions): Promise<Answer> {
     const [program, ...leading] = this.config.command as [string, ...string[]];
     const args = [...leading, '-p', '--output-format', 'json'];
     if (this.config.model) args.push('--model', this.config.model);

@@ -23,6 +23,11 @@ export class GeminiProvider implements Provider {
   constructor(private readonly config: GeminiProviderConfig & { name: string }) {}
 
   async generate(prompt: string, options: CallOptions): Promise<Answer> {
+    if (options.agent) {
+      throw new ProviderError(
+        `provider "${this.config.name}" (gemini API) answers in text and cannot edit files: an execute node needs an agent CLI (type claude-code, or a command such as [gemini, -p, --yolo])`,
+      );
+    }
     const apiKey = options.env[this.config.apiKeyEnv];
     if (!apiKey) {
       throw new ProviderError(

@@ -21,6 +21,11 @@ export interface CallOptions {
   /** Working directory for CLIs (the project root, or an execute node's worktree). */
   cwd: string;
   onProgress(message: string): void;
+  /**
+   * An execute node's call: the provider may edit files in `cwd` (a scratch
+   * worktree) without asking. A provider that cannot act refuses.
+   */
+  agent?: boolean;
 }
 
 /** A model or agent back end: one prompt in, one answer out. */

@@ -2,7 +2,7 @@ import type { LoadedPipeline } from '../config/types.js';
 import type { Cache, CacheEntry, CachedFile } from '../cache/cache.js';
 import { fileMode, hashOutputFiles, isDirectoryOutput, listFilesBelow, outputFiles } from '../files/output-hash.js';
 import type { InputResolver } from '../files/input-resolver.js';
-import { NodeFailure } from '../nodes/kind.js';
+import { NodeFailure, type RunContext } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
 import { backUpOutput } from '../state/backups.js';
 import type { BuildState } from '../state/build-state.js';
@@ -46,15 +46,8 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
     // Without its inputs the fingerprint means nothing: neither restore nor run.
     if (evaluation.selectionError !== undefined) throw new NodeFailure(evaluation.selectionError);
     backUpHandEdits(node, evaluation, context);
-    if (!evaluation.forced && tryRestore(node, evaluation, context)) return 'restored';
-    if (context.cacheOnly) throw new NodeFailure('not in the cache, and --cache-only forbids running it');
-    if (evaluation.missingInputs.length > 0) {
-      throw new NodeFailure(`input file not found: ${evaluation.missingInputs.join(', ')}`);
-    }
-
     const handler = handlerFor(config);
-    emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
-    const metrics = await handler.run(config, {
+    const runContext: RunContext = {
       root: pipeline.root,
       node,
       stateDir: context.stateDir,
@@ -67,7 +60,15 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
         emit({ type: 'output', node, stream, text });
       },
       onProgress: (message) => emit({ type: 'progress', node, message }),
-    });
+    };
+    if (!evaluation.forced && (await tryRestore(node, evaluation, context, runContext))) return 'restored';
+    if (context.cacheOnly) throw new NodeFailure('not in the cache, and --cache-only forbids running it');
+    if (evaluation.missingInputs.length > 0) {
+      throw new NodeFailure(`input file not found: ${evaluation.missingInputs.join(', ')}`);
+    }
+
+    emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
+    const metrics = await handler.run(config, runContext);
     context.resolver.invalidate();
     const entry = { ...collectOutputs(node, context), ...(metrics ? { metrics } : {}) };
     const seconds = elapsed();
@@ -116,7 +117,7 @@ function backUpHandEdits(node: string, evaluation: Evaluation, context: NodeRunn
   }
 }
 
-function tryRestore(node: string, evaluation: Evaluation, context: NodeRunnerContext): boolean {
+async function tryRestore(node: string, evaluation: Evaluation, context: NodeRunnerContext, runContext: RunContext): Promise<boolean> {
   const { cache, pipeline, statCache, emit } = context;
   if (!cache) return false;
   const entry = cache.lookup(evaluation.fingerprint);
@@ -130,6 +131,8 @@ function tryRestore(node: string, evaluation: Evaluation, context: NodeRunnerCon
     for (const file of output.files) statCache.forget(file.path);
   }
   context.resolver.invalidate();
+  const config = pipeline.config.nodes[node]!;
+  await handlerFor(config).afterRestore?.(config, runContext);
   record(node, evaluation, entry, context);
   emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds, metrics: entry.metrics ?? {} });
   return true;

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecuteNodeConfig } from '../../config/types.js';
+import { createProvider, providerFingerprintSettings, ProviderError, type Usage } from '../../providers/provider.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { runShellCommand } from '../../util/shell.js';
+import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from '../kind.js';
+import { assemblePrompt, type PromptSection } from '../prompt-assembly.js';
+import { repositoryRoot } from './git.js';
+import { applyPatch, patchedFiles } from './patch.js';
+import { ScratchWorktree } from './worktree.js';
+
+const DEFAULT_INSTRUCTION = new URL('../../../pipelines/prompts/execute.md', import.meta.url);
+let defaultInstruction: string | undefined;
+
+/** How much of a failing verify run the agent and the user are shown. */
+const VERIFY_OUTPUT_TAIL = 8000;
+
+/**
+ * `execute`: a coding agent carries out the approved plan in a scratch
+ * worktree, the verify commands run there, and only a change that passes
+ * them is applied to the user's tree, as the patch that is the node's output.
+ */
+export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
+  settings(config) {
+    return {
+      instruction: config.promptFile === undefined ? (config.prompt ?? readDefaultInstruction()) : { file: config.promptFile },
+      agent: providerFingerprintSettings(config.provider),
+      // What counts as done is part of what the change will be.
+      verify: config.verify,
+      setup: config.setup,
+      output: config.output,
+    };
+  },
+
+  selectInputs(config) {
+    return config.promptFile === undefined ? [] : [config.promptFile];
+  },
+
+  describe(config) {
+    return `${config.provider.name} carries out the plan → ${config.output}`;
+  },
+
+  async run(config, context) {
+    const repoRoot = await repositoryRoot(context.root, context.signal);
+    const worktree = await ScratchWorktree.create({
+      repoRoot,
+      projectRoot: context.root,
+      stateDir: context.stateDir,
+      node: context.node,
+      link: config.link,
+      signal: context.signal,
+    });
+    let keepWorktree = false;
+    try {
+      for (const command of config.setup) await runOrFail(command, 'setup', worktree, context);
+      const usage = await workUntilVerified(config, context, worktree);
+      const patch = await worktree.diff(context.signal);
+      const patchFile = join(context.root, config.output);
+      writeFileAtomic(patchFile, patch);
+      const files = await patchedFiles(patchFile, repoRoot, context.signal);
+      const applied = await applyPatch(patchFile, repoRoot, context.signal);
+      context.onOutput('stdout', describeApplied(applied, files));
+      return { ...usage, filesChanged: files.length };
+    } catch (error) {
+      // The agent's unverified work stays for the user to inspect.
+      if (error instanceof VerifyFailure) keepWorktree = true;
+      throw error;
+    } finally {
+      if (!keepWorktree || context.signal.aborted) await worktree.remove();
+    }
+  },
+
+  async afterRestore(config, context) {
+    // A cache hit restores the patch file; the change itself must reach the
+    // user's tree too, unless it is there already.
+    const repoRoot = await repositoryRoot(context.root, context.signal);
+    const patchFile = join(context.root, config.output);
+    const applied = await applyPatch(patchFile, repoRoot, context.signal);
+    context.onOutput('stdout', describeApplied(applied, await patchedFiles(patchFile, repoRoot, context.signal)));
+  },
+};
+
+/** The change never passed verification: the node fails, the worktree is kept. */
+class VerifyFailure extends NodeFailure {}
+
+/**
+ * Runs the agent, then the verify commands, until they pass or the
+ * attempts run out. Returns what the calls cost, or throws when the change
+ * never passed (the worktree is kept for the user to inspect).
+ */
+async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext, worktree: ScratchWorktree): Promise<RunMetrics> {
+  const provider = await createProvider(config.provider);
+  const basePrompt = agentPrompt(config, context);
+  const usage: Required<Pick<Usage, 'totalTokens' | 'costUsd' | 'turns'>> = { totalTokens: 0, costUsd: 0, turns: 0 };
+  let failure = '';
+  for (let attempt = 1; attempt <= config.attempts; attempt++) {
+    const prompt = failure === '' ? basePrompt : `${basePrompt}\n${retryNote(attempt, config.attempts, failure)}`;
+    context.onProgress(`attempt ${attempt}/${config.attempts}: ${config.provider.name} is working`);
+    try {
+      const answer = await provider.generate(prompt, {
+        signal: context.signal,
+        env: context.env,
+        cwd: worktree.projectDir,
+        onProgress: context.onProgress,
+        agent: true,
+      });
+      usage.totalTokens += answer.usage.totalTokens ?? 0;
+      usage.costUsd += answer.usage.costUsd ?? 0;
+      usage.turns += answer.usage.turns ?? 0;
+      context.onOutput('stdout', `[attempt ${attempt}] ${config.provider.name}: ${firstLines(answer.text, 20)}\n`);
+    } catch (error) {
+      if (error instanceof ProviderError) throw new NodeFailure(error.message);
+      throw error;
+    }
+    failure = await verify(config, context, worktree);
+    if (failure === '') return { attempts: attempt, ...nonZero(usage) };
+    context.onOutput('stdout', `[attempt ${attempt}] verification failed\n`);
+  }
+  throw new VerifyFailure(
+    `the agent could not make the verify commands pass in ${config.attempts} attempt${config.attempts === 1 ? '' : 's'}; your working tree is untouched. Its work is in ${worktree.path}. Last verify output:\n${failure}`,
+  );
+}
+
+/** '' when every verify command passed; otherwise the failing command and its output's tail. */
+async function verify(config: ExecuteNodeConfig, context: RunContext, worktree: ScratchWorktree): Promise<string> {
+  for (const command of config.verify) {
+    let output = '';
+    context.onProgress(`verify: ${command}`);
+    const result = await runShellCommand(command, {
+      cwd: worktree.projectDir,
+      signal: context.signal,
+      onOutput: (_stream, text) => {
+        output += text;
+      },
+    });
+    if (result.interrupted) throw new NodeFailure('interrupted');
+    if (result.exitCode !== 0) return `$ ${command}\n${output.slice(-VERIFY_OUTPUT_TAIL)}\n(exit code ${result.exitCode ?? result.signal})`;
+  }
+  return '';
+}
+
+async function runOrFail(command: string, what: string, worktree: ScratchWorktree, context: RunContext): Promise<void> {
+  let output = '';
+  context.onProgress(`${what}: ${command}`);
+  const result = await runShellCommand(command, { cwd: worktree.projectDir, signal: context.signal, onOutput: (_s, text) => (output += text) });
+  if (result.interrupted) throw new NodeFailure('interrupted');
+  if (result.exitCode !== 0) throw new NodeFailure(`${what} command failed in the worktree: ${command}\n${output.slice(-VERIFY_OUTPUT_TAIL)}`);
+}
+
+function agentPrompt(config: ExecuteNodeConfig, context: RunContext): string {
+  const instruction = config.promptFile === undefined ? (config.prompt ?? readDefaultInstruction()) : readFileSync(join(context.root, config.promptFile), 'utf8');
+  const sections: PromptSection[] = [
+    ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
+    ...context.inputFiles.filter((file) => file !== config.promptFile).map((path) => ({ role: 'input' as const, path })),
+  ];
+  const verification =
+    config.verify.length === 0
+      ? 'There are no verification commands: check your work as the plan says.'
+      : `Verification commands (run them from the project root; all must pass):\n${config.verify.map((command) => `- ${command}`).join('\n')}`;
+  return `${assemblePrompt(instruction, sections, context.root)}\n${verification}\n`;
+}
+
+function retryNote(attempt: number, attempts: number, failure: string): string {
+  return [
+    `This is attempt ${attempt} of ${attempts}. Your previous changes are still in the working tree, but the verification failed:`,
+    '',
+    failure,
+    '',
+    'Fix the cause, then run the verification commands again.',
+  ].join('\n');
+}
+
+function readDefaultInstruction(): string {
+  defaultInstruction ??= readFileSync(DEFAULT_INSTRUCTION, 'utf8');
+  return defaultInstruction;
+}
+
+function describeApplied(applied: 'applied' | 'already-applied' | 'empty', files: readonly string[]): string {
+  if (applied === 'empty') return 'the agent changed no file\n';
+  const list = files.map((file) => `  ${file}`).join('\n');
+  return `${applied === 'applied' ? 'applied the change to' : 'the change was already in'} your working tree:\n${list}\n`;
+}
+
+function firstLines(text: string, count: number): string {
+  const lines = text.trim().split('\n');
+  return lines.length <= count ? lines.join('\n') : `${lines.slice(0, count).join('\n')}\n…`;
+}
+
+function nonZero(usage: Record<string, number>): RunMetrics {
+  return Object.fromEntries(Object.entries(usage).filter(([, value]) => value !== 0));
+}

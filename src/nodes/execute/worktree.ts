@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { git, gitSucceeds } from './git.js';
+
+/**
+ * A scratch git worktree holding a snapshot of the user's working tree as
+ * it is now: committed work, uncommitted edits and new untracked files
+ * alike, so the agent sees what the user sees, and nothing the agent does
+ * touches the user's tree.
+ */
+export class ScratchWorktree {
+  private constructor(
+    /** The repository's top directory (the user's). */
+    readonly repoRoot: string,
+    /** The worktree's top directory. */
+    readonly path: string,
+    /** The commit the worktree started from: the snapshot. */
+    readonly base: string,
+    /** The project root's place inside the repository ('' at the top). */
+    readonly prefix: string,
+    /** Linked paths, relative to the repository: never part of the change. */
+    private readonly linked: string[],
+  ) {}
+
+  /** The project root inside the worktree: where the agent and verify commands run. */
+  get projectDir(): string {
+    return join(this.path, this.prefix);
+  }
+
+  static async create(options: {
+    repoRoot: string;
+    projectRoot: string;
+    stateDir: string;
+    node: string;
+    link: readonly string[];
+    signal: AbortSignal;
+  }): Promise<ScratchWorktree> {
+    const { repoRoot, projectRoot, stateDir, node, signal } = options;
+    const prefix = relative(repoRoot, projectRoot);
+    const scratch = join(stateDir, 'execute', node);
+    mkdirSync(scratch, { recursive: true });
+    // A private index, so that snapshotting never disturbs what the user staged.
+    const env = { GIT_INDEX_FILE: join(scratch, 'snapshot-index') };
+    rmSync(env.GIT_INDEX_FILE, { force: true });
+    const hasHead = await gitSucceeds(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: repoRoot, signal });
+    await git(hasHead ? ['read-tree', 'HEAD'] : ['read-tree', '--empty'], { cwd: repoRoot, signal, env });
+    await git(['add', '--all', '--', '.'], { cwd: repoRoot, signal, env });
+    // spx's own state never belongs in a snapshot (when .gitignore does not
+    // already keep it out); an exclude pathspec would fail on ignored paths.
+    const state = join(prefix, relative(projectRoot, stateDir));
+    await git(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', state], { cwd: repoRoot, signal, env });
+    const tree = (await git(['write-tree'], { cwd: repoRoot, signal, env })).trim();
+    const parents = hasHead ? ['-p', 'HEAD'] : [];
+    const base = (await git(['commit-tree', tree, ...parents, '-m', `spx: snapshot for ${node}`], { cwd: repoRoot, signal, env: authorEnv() })).trim();
+    rmSync(env.GIT_INDEX_FILE, { force: true });
+
+    const path = join(stateDir, 'worktrees', `${node}-${Date.now().toString(36)}`);
+    mkdirSync(dirname(path), { recursive: true });
+    await git(['worktree', 'add', '--detach', path, base], { cwd: repoRoot, signal });
+    const linked: string[] = [];
+    for (const link of options.link) {
+      const source = join(projectRoot, link.replace(/\/$/, ''));
+      const target = join(path, prefix, link.replace(/\/$/, ''));
+      if (!existsSync(source) || existsSync(target)) continue;
+      mkdirSync(dirname(target), { recursive: true });
+      symlinkSync(source, target);
+      linked.push(join(prefix, link.replace(/\/$/, '')));
+    }
+    return new ScratchWorktree(repoRoot, path, base, prefix, linked);
+  }
+
+  /** Everything the agent changed since the snapshot, as a binary-safe patch relative to the repository. */
+  async diff(signal: AbortSignal): Promise<string> {
+    await git(['add', '--all', '--', '.'], { cwd: this.path, signal });
+    if (this.linked.length > 0) {
+      await git(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', ...this.linked], { cwd: this.path, signal });
+    }
+    return git(['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', this.base], { cwd: this.path, signal });
+  }
+
+  async remove(): Promise<void> {
+    // Removal must happen even after Ctrl-C: a fresh signal, not the build's.
+    const signal = new AbortController().signal;
+    await gitSucceeds(['worktree', 'remove', '--force', this.path], { cwd: this.repoRoot, signal });
+    rmSync(this.path, { recursive: true, force: true });
+    await gitSucceeds(['worktree', 'prune'], { cwd: this.repoRoot, signal });
+  }
+}
+
+/** commit-tree needs an identity; a snapshot is spx's, not the user's. */
+function authorEnv(): NodeJS.ProcessEnv {
+  return {
+    GIT_AUTHOR_NAME: 'spx',
+    GIT_AUTHOR_EMAIL: 'spx@localhost',
+    GIT_COMMITTER_NAME: 'spx',
+    GIT_COMMITTER_EMAIL: 'spx@localhost',
+  };
+}
