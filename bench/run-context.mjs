@@ -11,6 +11,7 @@
 //   no-op          build again, nothing changed (median of --runs)
 //   1-file change  append a statement to one selected file (another each time), build (median of --runs)
 //   contains no-op the same with a `contains` filter, whose answers come from .spx/context-cache.json
+//   spx floor      no-op of a one-node pipeline with no inputs: spx's own start-up, under any no-op
 //   node -e 0      Node's bare start-up, the floor under any spx command
 //
 // Goal: no-op at least 20x faster than the cold bundle.
@@ -101,17 +102,26 @@ nodes:
 
 // ---------------------------------------------------------------- timing
 
-function time(command, args) {
+function time(command, args, cwd = work) {
   const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
   delete env.SPX_CACHE_DIR;
   const started = performance.now();
-  const result = spawnSync(command, args, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
   return { ms, stdout: result.stdout };
 }
 
 const spx = (...args) => time(process.execPath, [spxBin, ...args]);
+/** spx's no-op with nothing to select or hash: what every no-op costs before any node's work. */
+function spxFloor() {
+  const dir = join(dirname(work), 'context-floor');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'spx.yaml'), 'version: 1\nnodes:\n  nothing:\n    kind: run\n    command: "true"\n');
+  time(process.execPath, [spxBin, 'build'], dir);
+  return median(Array.from({ length: RUNS }, () => time(process.execPath, [spxBin, 'build'], dir).ms));
+}
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -143,6 +153,7 @@ const changeRuns = Array.from({ length: RUNS }, (_, i) => {
 writeFileSync(join(work, 'spx.yaml'), config('\n      contains: "export|module\\\\.exports"'));
 const containsCold = expectRan(spx('build'), 1);
 const containsNoopRuns = Array.from({ length: RUNS }, () => expectRan(spx('build'), 0));
+const floor = spxFloor();
 const nodeStart = median(Array.from({ length: RUNS }, () => time(process.execPath, ['-e', '0']).ms));
 
 const cold = median(coldRuns);
@@ -158,6 +169,8 @@ console.log(`no-op                 ${fmt(noop)}`);
 console.log(`1-file change         ${fmt(median(changeRuns))}`);
 console.log(`contains: first build ${fmt(containsCold)}   (selection reads every file once)`);
 console.log(`contains: no-op       ${fmt(median(containsNoopRuns))}`);
+console.log(`spx floor             ${fmt(floor)}   (no-op of a pipeline with nothing to select)`);
 console.log(`node -e 0             ${fmt(nodeStart)}`);
 console.log('');
 console.log(`cold / no-op: ${(cold / noop).toFixed(1)}x   (goal ≥ 20x)`);
+console.log(`no-op − spx floor: ${fmt(noop - floor).trim()} ms   (what selecting and stat-ing ${files.length} files costs)`);

@@ -271,6 +271,7 @@ describe('loading a valid pipeline', () => {
       version: 1,
       vars: { out: 'build', level: '2' },
       providers: {},
+      cache: {},
       nodes: {
         compile: {
           kind: 'run',

@@ -377,6 +377,25 @@ describe('context node configuration', () => {
     expect(second.stderr).toContain('spx.yaml:5:24: error: files.contains of node "context" is not a valid regular expression: /spec(/: Unterminated group');
   });
 
+  it('reports a cycle through fromOutput where fromOutput is written', async () => {
+    const project = createProject(
+      {},
+      `version: 1
+nodes:
+  plan:
+    kind: run
+    command: "true"
+    uses: [context]
+  context:
+    kind: context
+    files: { fromOutput: plan }
+`,
+    );
+    const result = await project.spx(['validate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('spx.yaml:9:26: error: cycle: plan -> context -> plan');
+  });
+
   it('refuses inputs on a context node: the selection is its input', async () => {
     const project = createProject({}, contextOnly('{}', '    inputs: [a.txt]\n'));
     const result = await project.spx(['validate']);

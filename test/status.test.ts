@@ -55,7 +55,7 @@ describe('spx status --json says, for each node, whether it is fresh and why not
     const project = createProject({ 'in.txt': 'one\n' }, PIPELINE);
     expect(await statusOf(project, { env: ENV })).toEqual({
       gen: { state: 'stale', reasons: ['never built'] },
-      pack: { state: 'stale', reasons: ['"gen" is stale'] },
+      pack: { state: 'stale', reasons: ['never built', '"gen" would run first (its output may change)'] },
     });
   });
 

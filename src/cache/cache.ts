@@ -25,9 +25,12 @@ export interface CacheEntry {
 
 export type RestoreResult = { ok: true } | { ok: false; problem: string };
 
+/** What a further tier had: the entry, now in this cache; or nothing, and maybe why. */
+export type FetchResult = { entry: CacheEntry; problem?: undefined } | { entry: undefined; problem?: string };
+
 /**
- * A store of node outputs keyed by fingerprint: the local directory now; a
- * remote tier (Turborepo's API) later implements the same interface.
+ * A store of node outputs keyed by fingerprint: the local directory
+ * (local-cache.ts), alone or in front of a remote (tiered-cache.ts).
  */
 export interface Cache {
   /** A human-readable location, for messages. */
@@ -40,4 +43,13 @@ export interface Cache {
    */
   restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult;
   store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void;
+  /**
+   * When lookup misses: asks a further tier (the remote cache), and brings
+   * what it has into this cache, verified. `outputs` are the node's declared
+   * outputs: an entry for other paths is refused. Never throws: a tier that
+   * fails is a miss.
+   */
+  fetch?(fingerprint: Fingerprint, outputs: readonly string[]): Promise<FetchResult>;
+  /** Resolves once the transfers store started in the background (uploads) have ended. */
+  flush?(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { BuildSummary } from '../scheduler/events.js';
+import type { RemoteStats } from './tiered-cache.js';
 
 /** What the last build of this project asked of the cache, for `spx cache stats`. */
 export interface LastBuildStats {
@@ -10,12 +11,14 @@ export interface LastBuildStats {
   /** Stale nodes the cache did not have, which ran. */
   misses: string[];
   savedSeconds: number;
+  /** What the remote cache did, when one was configured. */
+  remote?: RemoteStats;
 }
 
 const FILE = 'last-build.json';
 
-export function writeLastBuildStats(stateDir: string, summary: BuildSummary, savedSeconds: number): void {
-  const stats: LastBuildStats = { hits: summary.restored, misses: summary.ran, savedSeconds };
+export function writeLastBuildStats(stateDir: string, summary: BuildSummary, savedSeconds: number, remote?: RemoteStats): void {
+  const stats: LastBuildStats = { hits: summary.restored, misses: summary.ran, savedSeconds, ...(remote ? { remote } : {}) };
   try {
     writeFileAtomic(join(stateDir, FILE), JSON.stringify(stats, null, 2) + '\n');
   } catch {

@@ -98,6 +98,18 @@ export class LocalCache implements Cache {
     writeFileAtomic(this.entryPath(fingerprint), JSON.stringify(entry));
   }
 
+  /**
+   * Stores an entry that came with its blobs' bytes (from the remote cache),
+   * blobs first, so that a reader never sees an entry whose blobs are not
+   * there yet. The caller has checked each blob against its hash.
+   */
+  storeWithBlobs(fingerprint: Fingerprint, entry: CacheEntry, blobs: ReadonlyMap<ContentHash, Buffer>): void {
+    for (const [hash, data] of blobs) {
+      if (!existsSync(this.blobPath(hash))) writeFileAtomic(this.blobPath(hash), data);
+    }
+    writeFileAtomic(this.entryPath(fingerprint), JSON.stringify(entry));
+  }
+
   /** Removes an entry (not its blobs, which other entries may share). */
   remove(fingerprint: string): void {
     rmSync(this.entryPath(fingerprint), { force: true });

@@ -36,8 +36,23 @@ Common options:
 
 Run 'spx <command> --help' for a command's options.`;
 
+/**
+ * `spx -C DIR build` as well as `spx build -C DIR`, as with make and git:
+ * options that every command takes may come before the command's name.
+ */
+function hoistCommonOptions(argv: string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && ['-C', '-f', '--file', '--directory'].includes(argv[i]!) && i + 1 < argv.length) {
+    leading.push(argv[i]!, argv[i + 1]!);
+    i += 2;
+  }
+  const rest = argv.slice(i);
+  return rest.length === 0 ? leading : [rest[0]!, ...leading, ...rest.slice(1)];
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
+  const [name, ...args] = hoistCommonOptions(argv);
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     const topic = name === 'help' ? args[0] : undefined;
     if (topic && COMMANDS[topic]) console.log((await COMMANDS[topic].load()).help);

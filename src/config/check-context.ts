@@ -1,5 +1,5 @@
 import { UserError } from '../util/errors.js';
-import type { Locator } from './yaml-path.js';
+import type { Locator, YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { PipelineConfig } from './types.js';
 
@@ -33,4 +33,14 @@ export function checkContextNodes(config: PipelineConfig, locator: Locator): Use
     }
   }
   return errors;
+}
+
+/**
+ * Where a dependency is written: `files.fromOutput` for the `uses` edge a
+ * context node gets from it (resolve adds it; the user never wrote it there).
+ */
+export function dependencyPath(config: PipelineConfig, name: string, field: 'needs' | 'uses', index: number): YamlPath {
+  const node = config.nodes[name];
+  if (node?.kind === 'context' && field === 'uses' && node.uses[index] === node.files.fromOutput) return ['nodes', name, 'files', 'fromOutput'];
+  return ['nodes', name, field, index];
 }

@@ -3,7 +3,7 @@ import { UserError } from '../util/errors.js';
 import type { Locator } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { PipelineConfig } from './types.js';
-import { checkContextNodes } from './check-context.js';
+import { checkContextNodes, dependencyPath } from './check-context.js';
 
 type DependencyField = 'needs' | 'uses';
 const DEPENDENCY_FIELDS: readonly DependencyField[] = ['needs', 'uses'];
@@ -79,7 +79,7 @@ function checkCycles(config: PipelineConfig, locator: Locator): UserError[] {
         if (dependency === name || !(dependency in config.nodes)) return;
         if (onStack.has(dependency)) {
           const cycle = [...stack.slice(stack.indexOf(dependency)), dependency];
-          errors.push(new UserError(`cycle: ${cycle.join(' -> ')}`, locator.value(['nodes', name, field, index])));
+          errors.push(new UserError(`cycle: ${cycle.join(' -> ')}`, locator.value(dependencyPath(config, name, field, index))));
         } else if (!done.has(dependency)) {
           visit(dependency);
         }

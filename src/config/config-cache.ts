@@ -6,7 +6,7 @@ import type { PipelineConfig } from './types.js';
  * Bump whenever the schema, resolution or checks change what a given
  * spx.yaml text loads to: entries of another format are ignored.
  */
-export const CONFIG_CACHE_FORMAT = 3;
+export const CONFIG_CACHE_FORMAT = 4;
 
 const CACHE_FILE = 'config-cache.json';
 

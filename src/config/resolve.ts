@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { formatPath, type Locator, type YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
-import type { NodeConfig, PipelineConfig, ResolvedProvider } from './types.js';
+import type { CacheConfig, NodeConfig, PipelineConfig, ResolvedProvider } from './types.js';
 import { BUILTIN_PROVIDERS, resolveProviders, type RawProvider } from './resolve-providers.js';
 import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 
@@ -13,6 +13,7 @@ export interface RawPipeline {
   defaults?: { env?: string[]; provider?: string; agent?: string };
   providers?: Record<string, RawProvider>;
   nodes: Record<string, RawNode>;
+  cache?: CacheConfig;
 }
 
 type RawNode = RawRunNode | RawPromptNode | RawContextNode | RawExecuteNode;
@@ -160,7 +161,7 @@ export function resolvePipeline(
         break;
     }
   }
-  return { config: { version: 1, vars, providers, nodes }, errors };
+  return { config: { version: 1, vars, providers, nodes, cache: { ...(raw.cache?.remote ? { remote: { ...raw.cache.remote } } : {}) } }, errors };
 }
 
 function unknownVarMessage(match: string, name: string, at: YamlPath, defined: string[]): string {

@@ -202,6 +202,33 @@ export interface PipelineConfig {
   providers: Record<string, ProviderConfig>;
   /** In the order the file declares them. */
   nodes: Record<string, NodeConfig>;
+  /** Where outputs are kept; never part of a fingerprint: where an output is kept does not change it. */
+  cache: CacheConfig;
+}
+
+export interface CacheConfig {
+  remote?: RemoteCacheConfig;
+}
+
+/**
+ * A server of the Turborepo Remote Cache API behind the local cache.
+ * Flags and SPX_REMOTE_CACHE_* variables override it (src/cache/remote-config.ts).
+ * Secrets are named here, never held: the token and the signing key are
+ * read from the environment only.
+ */
+export interface RemoteCacheConfig {
+  /** Usually left to CI's SPX_REMOTE_CACHE_URL. */
+  url?: string;
+  /** Team id (team_…) or slug. */
+  team?: string;
+  /** The variable holding the bearer token (default SPX_REMOTE_CACHE_TOKEN). */
+  tokenEnv?: string;
+  /** Restore from the remote, never upload (pull requests). */
+  readOnly?: boolean;
+  /** The variable holding the HMAC key that signs uploads and verifies downloads; signing is off without it. */
+  signatureKeyEnv?: string;
+  /** Seconds one request may take (default 30). */
+  timeout?: number;
 }
 
 export interface LoadedPipeline {

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import { GlobCache } from './glob-cache.js';
 
 /** Directories never searched by a glob: spx's own state and git's. */
 const NEVER_SEARCHED = new Set(['.git', '.spx']);
@@ -15,10 +16,14 @@ const NEVER_SEARCHED = new Set(['.git', '.spx']);
  * in it, so 1,000 nodes over 10,000 files cost one walk, not 1,000.
  */
 export class InputResolver {
-  private readonly listings = new Map<string, string[]>();
+  private readonly listings = new Map<string, { files: string[]; dirs: string[] }>();
   private readonly memos = new Map<string, unknown>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    /** Remembers expansions across builds; by default only within this one. */
+    private readonly globCache: GlobCache = GlobCache.load(root, undefined),
+  ) {}
 
   resolve(patterns: readonly string[]): string[] {
     const files = new Set<string>();
@@ -33,10 +38,7 @@ export class InputResolver {
         files.add(pattern);
         continue;
       }
-      const isMatch = picomatch(pattern, { dot: true });
-      for (const file of this.listTree(scan.base)) {
-        if (isMatch(file)) files.add(file);
-      }
+      for (const file of this.expand(pattern, scan.base)) files.add(file);
     }
     const kept = exclusions.length === 0 ? [...files] : [...files].filter((f) => !exclusions.some((excluded) => excluded(f)));
     return kept.sort();
@@ -46,6 +48,12 @@ export class InputResolver {
   invalidate(): void {
     this.listings.clear();
     this.memos.clear();
+    this.globCache.invalidate();
+  }
+
+  /** Writes what was expanded, for the next build. */
+  save(): void {
+    this.globCache.save();
   }
 
   /**
@@ -59,29 +67,43 @@ export class InputResolver {
     return value;
   }
 
-  /** Every file below `base` (relative to the root), as root-relative posix paths. */
-  private listTree(base: string): string[] {
-    const cached = this.listings.get(base);
-    if (cached) return cached;
-    const found: string[] = [];
-    this.walk(base, found);
-    this.listings.set(base, found);
-    return found;
+  /** The files below `base` that a glob matches: remembered, or walked and matched. */
+  private expand(glob: string, base: string): string[] {
+    const remembered = this.globCache.lookup(glob);
+    if (remembered) return remembered;
+    const isMatch = picomatch(glob, { dot: true });
+    const tree = this.listTree(base);
+    const matched = tree.files.filter((file) => isMatch(file));
+    // A base that does not exist yet walked nothing whose change could be
+    // seen: such an expansion is not remembered.
+    if (tree.dirs.length > 0) this.globCache.remember(glob, tree.dirs, matched);
+    return matched;
   }
 
-  private walk(directory: string, found: string[]): void {
+  /** Every file (and directory walked) below `base`, as root-relative posix paths. */
+  private listTree(base: string): { files: string[]; dirs: string[] } {
+    const cached = this.listings.get(base);
+    if (cached) return cached;
+    const tree = { files: [] as string[], dirs: [] as string[] };
+    this.walk(base, tree);
+    this.listings.set(base, tree);
+    return tree;
+  }
+
+  private walk(directory: string, tree: { files: string[]; dirs: string[] }): void {
     let entries;
     try {
       entries = readdirSync(join(this.root, directory), { withFileTypes: true });
     } catch {
       return;
     }
+    tree.dirs.push(directory);
     for (const entry of entries) {
       const relative = directory === '' ? entry.name : `${directory}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (!NEVER_SEARCHED.has(entry.name)) this.walk(relative, found);
+        if (!NEVER_SEARCHED.has(entry.name)) this.walk(relative, tree);
       } else if (entry.isFile() || entry.isSymbolicLink()) {
-        found.push(relative);
+        tree.files.push(relative);
       }
     }
   }

@@ -52,3 +52,25 @@ export function hashEnv(names: readonly string[], env: NodeJS.ProcessEnv): Recor
 export function hashOutputs(outputs: Record<string, ContentHash>): ContentHash {
   return hashValue(outputs);
 }
+
+/**
+ * Whether the parts equal those a recorded fingerprint was computed from:
+ * then the recorded fingerprint is the fingerprint, and a no-op build of a
+ * thousand nodes hashes nothing.
+ */
+export function sameParts(recorded: FingerprintParts, current: FingerprintParts): boolean {
+  return (
+    recorded.kind === current.kind &&
+    sameRecord(recorded.settings, current.settings) &&
+    sameRecord(recorded.inputs, current.inputs) &&
+    sameRecord(recorded.needs, current.needs) &&
+    sameRecord(recorded.env, current.env)
+  );
+}
+
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}

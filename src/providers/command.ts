@@ -36,7 +36,7 @@ export class CommandProvider implements Provider {
         input,
         timeoutMs: this.config.timeout * 1000,
       });
-      return { text: checkResult(result, program, this.config), usage: {} };
+      return { text: checkResult(result, program, this.config, options), usage: {} };
     } finally {
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     }
@@ -44,7 +44,7 @@ export class CommandProvider implements Provider {
 }
 
 /** The answer on stdout, or an error that says what went wrong and shows the end of stderr. */
-export function checkResult(result: ProcessResult, program: string, config: { name: string; timeout: number }): string {
+export function checkResult(result: ProcessResult, program: string, config: { name: string; timeout: number }, options: { agent?: boolean } = {}): string {
   if (result.interrupted) throw new ProviderError('interrupted');
   if (result.spawnError?.code === 'ENOENT') {
     throw new ProviderError(`provider "${config.name}": the program "${program}" was not found; install it or fix "command" in the provider`);
@@ -55,7 +55,8 @@ export function checkResult(result: ProcessResult, program: string, config: { na
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
     throw new ProviderError(`provider "${config.name}": "${program}" ${how}${stderrTail(result.stderr)}`);
   }
-  if (result.stdout.trim() === '') throw new ProviderError(`provider "${config.name}": "${program}" printed no answer${stderrTail(result.stderr)}`);
+  // An agent's work is the files it changed; what it says is optional.
+  if (result.stdout.trim() === '' && !options.agent) throw new ProviderError(`provider "${config.name}": "${program}" printed no answer${stderrTail(result.stderr)}`);
   return result.stdout;
 }
 

@@ -101,7 +101,9 @@ export class GeminiProvider implements Provider {
     if (error instanceof TimeoutError) return { retry: true, error: new ProviderError(error.message), serverAskedMs: undefined };
     if (error instanceof GoogleGenerativeAIFetchError) {
       const status = error.status ?? 0;
-      const detail = scrub(error.message.replace(/^Error fetching from \S+: /, ''));
+      // The SDK prefixes "[GoogleGenerativeAI Error]: Error fetching from URL: ";
+      // what the user needs is the status and Google's message after it.
+      const detail = scrub(error.message.replace(/^(\[GoogleGenerativeAI Error\]: )?Error fetching from \S+: /, ''));
       if (status === 400 && /api key/i.test(error.message)) {
         return { retry: false, error: new ProviderError(`${name}: Gemini rejected the API key in ${this.config.apiKeyEnv}: ${detail}`) };
       }

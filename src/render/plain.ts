@@ -18,15 +18,21 @@ export class PlainRenderer implements Renderer {
           write(`· ${event.node} is fresh${edited}`);
         }
         break;
-      case 'restored':
-        write(`↺ ${event.node} restored from cache (saved ${event.savedSeconds.toFixed(2)}s)`);
+      case 'restored': {
+        writeOutput(this.options.out, event.output);
+        const tokens = Number(event.metrics.totalTokens ?? 0);
+        write(`↺ ${event.node} restored from cache (saved ${event.savedSeconds.toFixed(2)}s${tokens > 0 ? ` and ${tokens.toLocaleString('en-US')} model tokens` : ''})`);
         if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
         break;
+      }
       case 'backup':
         write(`! ${event.node}: ${event.output} ${event.why === 'edited' ? 'was edited by hand' : 'was not written by spx'}; saved a copy to ${event.backup}`);
         break;
       case 'warning':
         write(`! ${event.node}: ${event.message}`);
+        break;
+      case 'cache-warning':
+        write(`! ${event.message}`);
         break;
       case 'start':
         write(`▶ ${event.node}: ${event.description}`);

@@ -87,6 +87,9 @@ export class TaskListRenderer implements Renderer {
       case 'warning':
         this.notes.push(`! ${event.node}: ${event.message}`);
         break;
+      case 'cache-warning':
+        this.notes.push(`! ${event.message}`);
+        break;
       case 'review':
         this.notes.push(`⏸ ${event.node}: ${event.outputs.join(', ')} awaits review; its dependents wait (spx approve ${event.node})`);
         break;

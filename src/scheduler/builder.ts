@@ -2,6 +2,7 @@ import type { LoadedPipeline } from '../config/types.js';
 import type { Cache } from '../cache/cache.js';
 import { Graph } from '../graph/graph.js';
 import { InputResolver } from '../files/input-resolver.js';
+import { GlobCache } from '../files/glob-cache.js';
 import type { BuildState } from '../state/build-state.js';
 import type { StatCache } from '../state/stat-cache.js';
 import { withHandEdits } from '../state/hand-edits.js';
@@ -55,7 +56,7 @@ export async function build(
   const graph = new Graph(pipeline.config);
   const order = graph.closure(options.targets);
   const dependents = graph.dependentsWithin(order);
-  const resolver = new InputResolver(pipeline.root);
+  const resolver = new InputResolver(pipeline.root, GlobCache.load(pipeline.root, options.stateDir));
   const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env, stateDir: options.stateDir };
   const runner: NodeRunnerContext = {
     pipeline,
@@ -119,11 +120,13 @@ export async function build(
       emit({ type: 'skipped', node, because: blockedBecause(blocker, outcomes.get(blocker)!) });
       return finish(node, 'skipped');
     }
-    // In a dry run a stale upstream has not produced its new output, so what
-    // it would do to this node cannot be known yet: say so.
+    // In a dry run a stale upstream has not produced its new output, so
+    // whether it changes this node cannot be known yet: say so, beside the
+    // node's own reasons (judged against the upstream's recorded output).
     const staleNeeds = config.needs.filter((d) => outcomes.get(d) === 'stale');
     if (staleNeeds.length > 0) {
-      emit({ type: 'stale', node, reasons: staleNeeds.map((d) => `"${d}" is stale`), cached: false });
+      const own = evaluateNode(node, evaluation, false).reasons;
+      emit({ type: 'stale', node, reasons: [...own, ...staleNeeds.map((d) => `"${d}" would run first (its output may change)`)], cached: false });
       return finish(node, 'stale');
     }
     const forced = options.force === 'all' || options.force.has(node);
@@ -160,12 +163,15 @@ export async function build(
     options.signal.addEventListener('abort', pump, { once: true });
     pump();
   });
+  // Uploads to a remote cache run in the background; the build is not over before they are.
+  await options.cache?.flush?.();
 
   for (const node of order) {
     if (!outcomes.has(node)) {
       emit({ type: 'skipped', node, because: options.signal.aborted ? 'the build was interrupted' : 'the build stopped after a failure' });
     }
   }
+  resolver.save();
   const summary = summarize(order, outcomes, options.signal.aborted);
   summary.tokens = tokens;
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });

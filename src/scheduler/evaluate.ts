@@ -1,5 +1,5 @@
 import type { LoadedPipeline } from '../config/types.js';
-import { computeFingerprint, hashEnv, hashOutputs, hashSettings, type FingerprintParts } from '../fingerprint/fingerprint.js';
+import { computeFingerprint, hashEnv, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
 import { hashOutput } from '../files/output-hash.js';
 import type { InputResolver } from '../files/input-resolver.js';
@@ -97,9 +97,9 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     needs,
     env: hashEnv(config.env, context.env),
   };
-  const fingerprint = computeFingerprint(parts);
-
   const previous = state.get(node);
+  const fingerprint = previous && sameParts(previous, parts) ? previous.fingerprint : computeFingerprint(parts);
+
   const outputs = previous ? checkOutputs(previous, config.outputs, statCache, pipeline.root) : NO_OUTPUT_CHANGES;
   const reasons = forced ? ['forced (--force)'] : [];
   if (!forced && (previous?.fingerprint !== fingerprint || outputs.missing.length > 0)) {

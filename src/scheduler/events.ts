@@ -8,7 +8,7 @@ export type BuildEvent =
   /** Fingerprint matches spx.lock; `handEdited` lists outputs a human changed, kept as they are. */
   | { type: 'fresh'; node: string; handEdited: string[] }
   /** Stale, but its outputs for this fingerprint were in the cache: restored instead of run. */
-  | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number; metrics: Record<string, number | string> }
+  | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number; metrics: Record<string, number | string>; output: string }
   /**
    * An output spx did not write as it is (`edited` by hand, or there before
    * the node was ever recorded) was copied aside before the node regenerated it.
@@ -16,6 +16,8 @@ export type BuildEvent =
   | { type: 'backup'; node: string; output: string; backup: string; why: 'edited' | 'unrecorded' }
   /** Something went wrong that does not fail the build (e.g. a corrupt cache entry). */
   | { type: 'warning'; node: string; message: string }
+  /** Something went wrong with the cache as a whole, not for one node (the remote cache is unreachable): said once. */
+  | { type: 'cache-warning'; message: string }
   /** About to run; `reasons` says why it is stale. */
   | { type: 'start'; node: string; reasons: string[]; description: string }
   /** `--dry-run` / `spx status`: would run, and why. */

@@ -61,7 +61,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
       },
       onProgress: (message) => emit({ type: 'progress', node, message }),
     };
-    if (!evaluation.forced && (await tryRestore(node, evaluation, context, runContext))) return 'restored';
+    if (!evaluation.forced && (await tryRestore(node, evaluation, context, runContext, output))) return 'restored';
     if (context.cacheOnly) throw new NodeFailure('not in the cache, and --cache-only forbids running it');
     if (evaluation.missingInputs.length > 0) {
       throw new NodeFailure(`input file not found: ${evaluation.missingInputs.join(', ')}`);
@@ -117,10 +117,21 @@ function backUpHandEdits(node: string, evaluation: Evaluation, context: NodeRunn
   }
 }
 
-async function tryRestore(node: string, evaluation: Evaluation, context: NodeRunnerContext, runContext: RunContext): Promise<boolean> {
+async function tryRestore(
+  node: string,
+  evaluation: Evaluation,
+  context: NodeRunnerContext,
+  runContext: RunContext,
+  output: OutputBuffer,
+): Promise<boolean> {
   const { cache, pipeline, statCache, emit } = context;
   if (!cache) return false;
-  const entry = cache.lookup(evaluation.fingerprint);
+  let entry = cache.lookup(evaluation.fingerprint);
+  if (!entry && cache.fetch) {
+    const fetched = await cache.fetch(evaluation.fingerprint, pipeline.config.nodes[node]!.outputs);
+    if (fetched.problem) emit({ type: 'warning', node, message: `${fetched.problem}; running instead` });
+    entry = fetched.entry;
+  }
   if (!entry) return false;
   const result = cache.restore(evaluation.fingerprint, entry, pipeline.root);
   if (!result.ok) {
@@ -134,7 +145,9 @@ async function tryRestore(node: string, evaluation: Evaluation, context: NodeRun
   const config = pipeline.config.nodes[node]!;
   await handlerFor(config).afterRestore?.(config, runContext);
   record(node, evaluation, entry, context);
-  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds, metrics: entry.metrics ?? {} });
+  // What restoring did beyond writing outputs (an execute node applying its
+  // patch to the user's tree) is said, as a run's output is.
+  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds, metrics: entry.metrics ?? {}, output: output.text() });
   return true;
 }
 

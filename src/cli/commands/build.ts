@@ -5,8 +5,10 @@ import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
 import { Graph } from '../../graph/graph.js';
 import { selectRenderer } from '../../render/select.js';
-import { LocalCache } from '../../cache/local-cache.js';
 import { resolveCacheDir } from '../../cache/location.js';
+import { openCache } from '../../cache/open-cache.js';
+import { resolveRemote } from '../../cache/remote-config.js';
+import { TieredCache } from '../../cache/tiered-cache.js';
 import { writeLastBuildStats } from '../../cache/last-build.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
@@ -32,9 +34,17 @@ Options:
   -v, --verbose      also list fresh nodes
       --no-wait      fail at once if another build holds the project lock
       --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
-      --no-cache     neither restore from nor store into the cache
+      --no-cache     neither restore from nor store into the cache (local or remote)
       --cache-only   for CI: restore what the cache has; fail, naming them, the
                      nodes that would have to run (nothing is run)
+      --remote-cache URL
+                     a Turborepo Remote Cache API server behind the local cache
+                     (default: $SPX_REMOTE_CACHE_URL, else cache.remote.url); the
+                     token is read from $SPX_REMOTE_CACHE_TOKEN, the team from
+                     $SPX_REMOTE_CACHE_TEAM or cache.remote.team
+      --remote-read-only
+                     restore from the remote cache, upload nothing (pull
+                     requests; also SPX_REMOTE_CACHE_READ_ONLY=1)
       --approve      approve every output awaiting review without asking (CI)
       --provider P   use provider P for every model node, for this run
                      (e.g. --provider echo rehearses the pipeline offline)
@@ -58,6 +68,8 @@ export async function run(args: string[]): Promise<number> {
     'cache-dir': { type: 'string' },
     'no-cache': { type: 'boolean' },
     'cache-only': { type: 'boolean' },
+    'remote-cache': { type: 'string' },
+    'remote-read-only': { type: 'boolean' },
     approve: { type: 'boolean' },
     provider: { type: 'string' },
   });
@@ -71,6 +83,11 @@ export async function run(args: string[]): Promise<number> {
   const { stateDir } = project;
   const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
   const targets = positionals;
+  // A dry run reads the local cache only: it asks no server anything.
+  const remote =
+    values['no-cache'] || values['dry-run']
+      ? ({ kind: 'none' } as const)
+      : resolveRemote(pipeline.config.cache.remote, { url: values['remote-cache'], readOnly: values['remote-read-only'] }, process.env);
   const nodeCount = new Graph(pipeline.config).closure(targets).length;
 
   const lock = values['dry-run']
@@ -93,7 +110,11 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const cache = values['no-cache'] ? undefined : new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
+  // The remote's one warning goes to the renderer of the build under way.
+  let warnCache = (message: string): void => console.error(`spx: ${message}`);
+  const cache = values['no-cache']
+    ? undefined
+    : openCache(resolveCacheDir(values['cache-dir'], process.env, stateDir), remote, { signal: controller.signal, warn: (message) => warnCache(message) });
   const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
   const statCache = StatCache.load(pipeline.root, stateDir);
   const buildOnce = async (): Promise<BuildSummary> => {
@@ -103,6 +124,7 @@ export async function run(args: string[]): Promise<number> {
       verbose: values.verbose ?? false,
       nodeCount,
     });
+    warnCache = (message) => renderer.handle({ type: 'cache-warning', message });
     let savedSeconds = 0;
     const summary = await build(
       pipeline,
@@ -127,7 +149,9 @@ export async function run(args: string[]): Promise<number> {
       },
     );
     await renderer.close();
-    if (!values['dry-run'] && cache) writeLastBuildStats(stateDir, summary, savedSeconds);
+    warnCache = (message) => console.error(`spx: ${message}`);
+    const remoteStats = cache instanceof TieredCache ? cache.takeStats() : undefined;
+    if (!values['dry-run'] && cache) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
     return summary;
   };
   try {

@@ -3,13 +3,14 @@ import { LocalCache } from '../../cache/local-cache.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { readLastBuildStats } from '../../cache/last-build.js';
 import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
+import type { RemoteStats } from '../../cache/tiered-cache.js';
 import { readLock } from '../../state/lockfile.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { projectFile } from '../project.js';
 
-export const help = `Usage: spx cache <stats|prune|verify|path> [options]
+export const help = `Usage: spx cache <stats|prune|verify|path|push|pull> [options] [NODE...]
 
 The content-addressed cache of node outputs, which lets a stale node whose
 fingerprint was seen before be restored instead of rerun.
@@ -21,17 +22,26 @@ Subcommands:
   verify             rehash every blob; remove corrupt blobs and the entries
                      that need them
   path               print the cache directory
+  push [NODE...]     upload to the remote cache the entries spx.lock references
+                     (of the named nodes, or all) that it does not have yet
+  pull [NODE...]     download from the remote cache into the local one the
+                     entries spx.lock references, checked as a build checks
+                     them; outputs are not restored (spx build does that)
 
 Options:
       --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
       --max-age T    prune: entries unused for longer than T (e.g. 30d, 12h, 90m)
       --max-size S   prune: shrink the cache to at most S (e.g. 500M, 2G)
       --json         stats and verify: print JSON
+      --remote-cache URL
+                     push, pull: the remote cache (default: $SPX_REMOTE_CACHE_URL,
+                     else cache.remote.url in spx.yaml)
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 done (verify: nothing corrupt), 1 verify found corrupt blobs, 2 usage error.`;
+Exit codes: 0 done (verify: nothing corrupt), 1 verify found corrupt blobs or a
+push or pull failed, 2 usage error.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('cache', args, {
@@ -39,6 +49,7 @@ export async function run(args: string[]): Promise<number> {
     'max-age': { type: 'string' },
     'max-size': { type: 'string' },
     json: { type: 'boolean' },
+    'remote-cache': { type: 'string' },
   });
   if (values.help) {
     console.log(help);
@@ -48,6 +59,10 @@ export async function run(args: string[]): Promise<number> {
   const stateDir = join(root, '.spx');
   const cache = new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
   const [subcommand, ...rest] = positionals;
+  if (subcommand === 'push' || subcommand === 'pull') {
+    const { transfer } = await import('./cache-transfer.js');
+    return transfer(subcommand, rest, { directory: values.directory, file: values.file, cacheDir: cache.directory, remoteUrl: values['remote-cache'] });
+  }
   if (rest.length > 0) throw new UserError(`unexpected argument "${rest[0]}" (see: spx cache --help)`);
 
   switch (subcommand) {
@@ -62,7 +77,9 @@ export async function run(args: string[]): Promise<number> {
         entries: inventory.entries.length,
         blobs: inventory.blobs.size,
         bytes: inventory.bytes,
-        lastBuild: last ? { hits: last.hits.length, misses: last.misses.length, savedSeconds: last.savedSeconds } : null,
+        lastBuild: last
+          ? { hits: last.hits.length, misses: last.misses.length, savedSeconds: last.savedSeconds, ...(last.remote ? { remote: last.remote } : {}) }
+          : null,
       };
       if (values.json) {
         console.log(JSON.stringify(stats, null, 2));
@@ -77,6 +94,7 @@ export async function run(args: string[]): Promise<number> {
           ? `last build: ${last.hits.length} hits, ${last.misses.length} misses, ${last.savedSeconds.toFixed(2)}s saved`
           : 'last build: none recorded',
       );
+      if (last?.remote) console.log(`remote:     ${formatRemote(last.remote)}`);
       return EXIT.ok;
     }
     case 'verify': {
@@ -100,9 +118,18 @@ export async function run(args: string[]): Promise<number> {
     }
     default:
       throw new UserError(
-        subcommand === undefined ? 'spx cache needs a subcommand: stats, prune, verify or path' : `unknown cache subcommand "${subcommand}"; expected stats, prune, verify or path`,
+        subcommand === undefined
+          ? 'spx cache needs a subcommand: stats, prune, verify, path, push or pull'
+          : `unknown cache subcommand "${subcommand}"; expected stats, prune, verify, path, push or pull`,
       );
   }
+}
+
+/** One line: what the remote did in the last build, and whether it was given up. */
+function formatRemote(remote: RemoteStats): string {
+  const counts = `${remote.hits} hits, ${remote.misses} misses, ${remote.uploads} uploads, ${remote.errors} errors`;
+  const notes = [remote.readOnly ? 'read-only' : undefined, remote.unavailable === undefined ? undefined : `given up: ${remote.unavailable}`].filter(Boolean);
+  return `${counts} (${remote.location}${notes.length > 0 ? `; ${notes.join('; ')}` : ''})`;
 }
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

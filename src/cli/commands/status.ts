@@ -14,7 +14,8 @@ export const help = `Usage: spx status [options] [NODE...]
 Says for every node (default: all) whether it is fresh or stale, and for a
 stale node exactly why: which input file, setting, upstream output or
 environment variable changed, that it never ran, or that an output is
-missing or was modified. Runs nothing and changes no recorded state.
+missing. An output edited by hand keeps its node fresh (it is kept as the
+node's output) and is listed as such. Runs nothing and changes no recorded state.
 
 Options:
       --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}]}

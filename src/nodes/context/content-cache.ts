@@ -25,14 +25,13 @@ interface CacheFile {
  * grows with the project, not with its history.
  */
 export class ContentCache {
+  private static readonly open = new Map<string, ContentCache>();
   private dirty = false;
 
   private constructor(
     private readonly file: string,
     private readonly data: CacheFile,
   ) {}
-
-  private static readonly open = new Map<string, ContentCache>();
 
   /** One instance per state directory and process: every context node of a build shares it. */
   static for(stateDir: string): ContentCache {

@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import picomatch from 'picomatch';
 import type { ContextNodeConfig } from '../../config/types.js';
 import type { InputResolver } from '../../files/input-resolver.js';
-import type { ContentHash } from '../../util/hash.js';
 import { NodeFailure, type SelectionContext } from '../kind.js';
 import { ContentCache } from './content-cache.js';
 import { changedSince, gitFiles, type GitFiles } from './git-files.js';
@@ -34,12 +33,7 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
   const spxOwn = spxOwnFiles(config);
   const leftOut = (file: string): boolean => spxOwn(file) || excluded(file);
 
-  const hashes = new Map<string, ContentHash>();
-  const exists = (file: string): boolean => {
-    const hash = context.hashFile(file);
-    if (hash !== undefined) hashes.set(file, hash);
-    return hash !== undefined;
-  };
+  const exists = (file: string): boolean => context.hashFile(file) !== undefined;
 
   let base = include.length === 0 ? [] : project.matching(include).filter((file) => !leftOut(file));
   if (files.changedSince !== undefined) {
@@ -54,7 +48,7 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
   const cache = files.contains !== undefined || files.fromOutput !== undefined ? ContentCache.for(context.stateDir) : undefined;
   if (files.contains !== undefined) {
     const regex = new RegExp(files.contains, 'm');
-    base = base.filter((file) => cache!.contains(regex, root, file, hashes.get(file)!));
+    base = base.filter((file) => cache!.contains(regex, root, file, context.hashFile(file)!));
   }
 
   const named = [

@@ -76,7 +76,7 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
     // user's tree too, unless it is there already.
     const repoRoot = await repositoryRoot(context.root, context.signal);
     const patchFile = join(context.root, config.output);
-    const applied = await applyPatch(patchFile, repoRoot, context.signal);
+    const applied = await applyPatch(patchFile, repoRoot, context.signal, { node: context.node });
     context.onOutput('stdout', describeApplied(applied, await patchedFiles(patchFile, repoRoot, context.signal)));
   },
 };

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { git, gitSucceeds } from './git.js';
 
@@ -70,12 +70,25 @@ export class ScratchWorktree {
   }
 
   /** Everything the agent changed since the snapshot, as a binary-safe patch relative to the repository. */
-  async diff(signal: AbortSignal): Promise<string> {
+  async diff(signal: AbortSignal): Promise<Buffer> {
     await git(['add', '--all', '--', '.'], { cwd: this.path, signal });
     if (this.linked.length > 0) {
       await git(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', ...this.linked], { cwd: this.path, signal });
     }
-    return git(['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', this.base], { cwd: this.path, signal });
+    // Written by git to a file, not read from its stdout: a text file in
+    // another encoding (latin-1) would not survive decoding as UTF-8. The
+    // prefixes are spelled out because `git apply` expects a/ and b/, and a
+    // user's diff.noprefix or diff.mnemonicPrefix would change them.
+    const file = `${this.path}.patch`;
+    try {
+      await git(
+        ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--src-prefix=a/', '--dst-prefix=b/', `--output=${file}`, this.base],
+        { cwd: this.path, signal },
+      );
+      return readFileSync(file);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
 
   async remove(): Promise<void> {

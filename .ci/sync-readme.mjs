@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Keeps the README's reference sections identical to their sources: the
+// commands' help texts (src/cli/commands/*.ts, as bin/spx.js prints them),
+// the --json event types (src/scheduler/events.ts) and the spx.yaml keys
+// (schema/spx.schema.json). Each lives in README.md between
+//   <!-- BEGIN generated: NAME -->  and  <!-- END generated: NAME -->
+//
+// Usage: npm run build && node .ci/sync-readme.mjs           rewrite README.md
+//        npm run build && node .ci/sync-readme.mjs --check   exit 1 if it is out of date
+// Plain Node, no dependencies.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const readmePath = join(repo, 'README.md');
+const check = process.argv.includes('--check');
+
+const spx = (...args) =>
+  execFileSync(process.execPath, [join(repo, 'bin/spx.js'), ...args], { encoding: 'utf8' }).trimEnd();
+
+function cliSection() {
+  const main = spx('--help');
+  const commands = [...main.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]);
+  const parts = ['```', main, '```'];
+  for (const command of commands) {
+    const printed = spx(command, '--help');
+    const source = readFileSync(join(repo, 'src/cli/commands', `${command}.ts`), 'utf8');
+    const written = source.match(/export const help = `([\s\S]*?)`;/)?.[1]?.replace(/\\([`$\\])/g, '$1');
+    if (written !== printed) throw new Error(`spx ${command} --help differs from src/cli/commands/${command}.ts: run npm run build`);
+    parts.push('', `### spx ${command}`, '', '```', printed, '```');
+  }
+  return parts.join('\n');
+}
+
+// What each event means, where events.ts has no comment that says it.
+const EVENT_MEANINGS = {
+  'build-start': 'the build begins: the nodes it covers, in dependency order, and `-j`',
+  fresh: 'the node is fresh: nothing to do',
+  restored: 'the node was stale, and its outputs for the new fingerprint were restored from the cache instead of running it',
+  backup: 'an output spx had not written as it is was copied aside before the node regenerated it',
+  warning: 'something went wrong that does not fail the build (e.g. a corrupt cache entry)',
+  start: 'the node starts running; `reasons` says why it is stale',
+  stale: '`--dry-run`: the node would run (or, `cached`, be restored), and why',
+  output: "a chunk of the node's stdout or stderr, as it comes",
+  progress: "a one-line note on a running node's progress",
+  success: 'the node finished; `output` is everything it printed, `metrics` what it measured (tokens, files)',
+  failure: 'the node failed: `message` says how; `output` is everything it printed',
+  skipped: 'the node was not attempted: a node it depends on failed, was not built or awaits review, or the build stopped',
+  review: "a review node wrote its outputs; its dependents wait for `spx approve`",
+  approved: '`--approve`: a review output was approved without asking',
+  interrupted: 'Ctrl-C or SIGTERM stopped the build',
+  'build-end': 'the build is over: which nodes ran, were restored, fresh, would run, failed, were skipped or await review',
+};
+
+function eventsSection() {
+  const source = readFileSync(join(repo, 'src/scheduler/events.ts'), 'utf8');
+  const union = source.slice(source.indexOf('export type BuildEvent'), source.indexOf(';\n', source.indexOf('export type BuildEvent')));
+  const rows = ['| `type` | other fields | when |', '| ------ | ------------ | ---- |'];
+  for (const match of union.matchAll(/\|\s*\{\s*type:\s*'([\w-]+)';?(.*)\}\s*$/gm)) {
+    const [, type, rest] = match;
+    const fields = [...rest.matchAll(/(\w+)\??:/g)].map((f) => `\`${f[1]}\``).join(', ');
+    const meaning = EVENT_MEANINGS[type];
+    if (meaning === undefined) throw new Error(`event "${type}" has no meaning in .ci/sync-readme.mjs: add one`);
+    rows.push(`| \`${type}\` | ${fields} | ${meaning} |`);
+  }
+  return rows.join('\n');
+}
+
+function schemaSection() {
+  const schema = JSON.parse(readFileSync(join(repo, 'schema/spx.schema.json'), 'utf8'));
+  const defs = schema.definitions;
+  const refName = (ref) => ref.replace('#/definitions/', '');
+  const LISTS = { paths: 'list of paths', nodeNames: 'list of node names', envNames: 'list of variable names' };
+  const headings = new Map();
+  const oneOf = (types) => [types].flat().join(', ').replace(/, ([^,]*)$/, ' or $1');
+
+  const typeOf = (prop) => {
+    if (prop.$ref) return LISTS[refName(prop.$ref)] ?? 'map, see below';
+    if ('const' in prop) return `\`${JSON.stringify(prop.const)}\``;
+    if (prop.enum) return prop.enum.map((v) => `\`${v}\``).join(' \\| ');
+    if (prop.type === 'array') return `list of ${prop.items?.type ?? 'value'}s`;
+    if (prop.type === 'object' && prop.additionalProperties?.$ref) return `map of name → ${refName(prop.additionalProperties.$ref)}`;
+    if (prop.type === 'object' && prop.additionalProperties?.type) return `map of name → ${oneOf(prop.additionalProperties.type)}`;
+    if (prop.type === 'object') return 'map';
+    return oneOf(prop.type);
+  };
+  const table = (def) => {
+    const rows = ['| key | type | meaning |', '| --- | ---- | ------- |'];
+    for (const [key, prop] of Object.entries(def.properties ?? {})) {
+      const required = def.required?.includes(key) ? ', required' : '';
+      const described = prop.description ?? (prop.$ref && defs[refName(prop.$ref)]?.description) ?? '';
+      const meaning = described.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+      rows.push(`| \`${key}\` | ${typeOf(prop)}${required} | ${meaning} |`);
+    }
+    return rows.join('\n');
+  };
+  // Which node kinds and provider types each definition describes.
+  const variants = (def, key) => {
+    const found = new Map();
+    for (const branch of def.allOf ?? []) {
+      const value = branch.if?.properties?.[key]?.const;
+      const target = branch.then?.$ref && refName(branch.then.$ref);
+      if (value && target) found.set(target, [...(found.get(target) ?? []), value]);
+    }
+    return found;
+  };
+  for (const [name, values] of variants(defs.node, 'kind')) headings.set(name, `A node of kind ${values.map((v) => `\`${v}\``).join(' or ')}`);
+  for (const [name, values] of variants(defs.provider, 'type')) headings.set(name, `A provider of type ${values.map((v) => `\`${v}\``).join(' or ')}`);
+
+  const parts = ['#### Top level', '', table(schema), '', '#### `defaults`', '', table(schema.properties.defaults)];
+  const described = new Set(['node', 'provider']);
+  const emit = (name) => {
+    if (described.has(name) || !defs[name]?.properties) return;
+    described.add(name);
+    parts.push('', `#### ${headings.get(name) ?? `\`${name}\``}`, '', defs[name].description ?? '', '', table(defs[name]));
+    // Nested maps (a context node's `files`, `repomix`) right after their owner.
+    for (const [key, prop] of Object.entries(defs[name].properties)) {
+      const nested = prop.$ref && refName(prop.$ref);
+      if (nested && !LISTS[nested] && !headings.has(nested)) {
+        headings.set(nested, `\`${key}\` of ${(headings.get(name) ?? `\`${name}\``).replace(/^A /, 'a ')}`);
+        emit(nested);
+      }
+    }
+  };
+  for (const name of headings.keys()) emit(name);
+  for (const name of Object.keys(defs)) emit(name);
+  return parts.join('\n');
+}
+
+const sections = { cli: cliSection, events: eventsSection, schema: schemaSection };
+const before = readFileSync(readmePath, 'utf8');
+let after = before;
+for (const [name, make] of Object.entries(sections)) {
+  const begin = `<!-- BEGIN generated: ${name} -->`;
+  const end = `<!-- END generated: ${name} -->`;
+  const from = after.indexOf(begin);
+  const to = after.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`README.md lacks the markers ${begin} … ${end}`);
+  after = `${after.slice(0, from + begin.length)}\n${make()}\n${after.slice(to)}`;
+}
+if (check) {
+  if (after !== before) {
+    console.error('README.md is out of date with the CLI, events or schema: run node .ci/sync-readme.mjs');
+    process.exit(1);
+  }
+  console.log('README.md is up to date');
+} else if (after !== before) {
+  writeFileSync(readmePath, after);
+  console.log('README.md updated');
+} else {
+  console.log('README.md is up to date');
+}
