@@ -101,10 +101,13 @@ export async function build(
     return false;
   };
 
+  /** For a node held at its review gate: what it did before (ran, fresh, restored). */
+  const gatedAfter = new Map<string, Outcome>();
   const finish = (node: string, result: Outcome): void => {
     const gated = (result === 'fresh' || result === 'ran' || result === 'restored') && !passesReview(node);
     const outcome: Outcome = gated ? 'awaiting-review' : result;
     outcomes.set(node, outcome);
+    if (gated) gatedAfter.set(node, result);
     if (outcome === 'failed' && !keepGoing) stopping = true;
     for (const dependent of dependents.get(node)!) {
       const waiting = waitingOn.get(dependent)!;
@@ -172,7 +175,7 @@ export async function build(
     }
   }
   resolver.save();
-  const summary = summarize(order, outcomes, options.signal.aborted);
+  const summary = summarize(order, outcomes, gatedAfter, options.signal.aborted);
   summary.tokens = tokens;
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });
   emit({ type: 'build-end', summary, seconds: (performance.now() - started) / 1000 });
@@ -187,11 +190,23 @@ function blockedBecause(blocker: string, outcome: Outcome): string {
   return `"${blocker}" was not built`;
 }
 
-function summarize(order: readonly string[], outcomes: ReadonlyMap<string, Outcome>, interrupted: boolean): BuildSummary {
+/** A node held at its review gate is counted twice: as what it did (it ran, say) and as awaiting review. */
+function summarize(
+  order: readonly string[],
+  outcomes: ReadonlyMap<string, Outcome>,
+  gatedAfter: ReadonlyMap<string, Outcome>,
+  interrupted: boolean,
+): BuildSummary {
   const summary: BuildSummary = { ran: [], restored: [], fresh: [], stale: [], failed: [], skipped: [], awaitingReview: [], interrupted, tokens: { spent: 0, saved: 0 } };
   for (const node of order) {
     const outcome = outcomes.get(node) ?? 'skipped';
-    summary[outcome === 'awaiting-review' ? 'awaitingReview' : outcome].push(node);
+    if (outcome !== 'awaiting-review') {
+      summary[outcome].push(node);
+      continue;
+    }
+    summary.awaitingReview.push(node);
+    const before = gatedAfter.get(node);
+    if (before && before !== 'awaiting-review') summary[before].push(node);
   }
   return summary;
 }

@@ -44,7 +44,7 @@ export interface BuildSummary {
   stale: string[];
   failed: string[];
   skipped: string[];
-  /** Review nodes whose output awaits `spx approve`. */
+  /** Review nodes whose output awaits `spx approve` (also listed under ran, restored or fresh). */
   awaitingReview: string[];
   interrupted: boolean;
   /** Model tokens this build spent, and those that cache hits saved. */
