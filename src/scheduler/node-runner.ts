@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LoadedPipeline } from '../config/types.js';
 import type { Cache, CacheEntry, CachedFile } from '../cache/cache.js';
 import { fileMode, hashOutputFiles, isDirectoryOutput, listFilesBelow, outputFiles } from '../files/output-hash.js';
@@ -143,7 +145,16 @@ async function tryRestore(
   }
   context.resolver.invalidate();
   const config = pipeline.config.nodes[node]!;
-  await handlerFor(config).afterRestore?.(config, runContext);
+  try {
+    await handlerFor(config).afterRestore?.(config, runContext);
+  } catch (error) {
+    // Unrecorded outputs left on disk would pass for a human's files next
+    // time; what was restored goes again (anything there before was backed up).
+    for (const output of Object.values(entry.outputs)) {
+      for (const file of output.files) rmSync(join(pipeline.root, file.path), { force: true });
+    }
+    throw error;
+  }
   record(node, evaluation, entry, context);
   // What restoring did beyond writing outputs (an execute node applying its
   // patch to the user's tree) is said, as a run's output is.
