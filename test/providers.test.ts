@@ -107,8 +107,9 @@ describe('gemini provider: the real @google/generative-ai SDK against a loopback
     expect(fake.calls).toBe(2);
     expect(project.read('AI-SPEC.md')).toBe('after the rate limit\n');
     // SPX_RETRY_BASE_MS=10 would wait ~0.01 s: 1.0 s is the server's word.
-    const progress = jsonEvents(result.stdout).filter((e) => e.type === 'progress').map((e) => e.message as string);
-    expect(progress).toContainEqual(expect.stringMatching(/429.*retrying in 1\.0s \(1\/2\)/));
+    // A retry is a warning, so that a CI log shows it too.
+    const warnings = jsonEvents(result.stdout).filter((e) => e.type === 'warning').map((e) => e.message as string);
+    expect(warnings).toContainEqual(expect.stringMatching(/429.*retrying in 1\.0s \(1\/2\)/));
   });
 
   it("retries a 429 after the delay in Gemini's RetryInfo detail", async () => {
@@ -124,8 +125,8 @@ describe('gemini provider: the real @google/generative-ai SDK against a loopback
     const result = await project.spx(['build', '--json'], withKey());
     expect(result.code, printed(result)).toBe(0);
     expect(fake.calls).toBe(2);
-    const progress = jsonEvents(result.stdout).filter((e) => e.type === 'progress').map((e) => e.message as string);
-    expect(progress).toContainEqual(expect.stringMatching(/retrying in 1\.0s/));
+    const warnings = jsonEvents(result.stdout).filter((e) => e.type === 'warning').map((e) => e.message as string);
+    expect(warnings).toContainEqual(expect.stringMatching(/retrying in 1\.0s/));
   });
 
   it('gives up on a 503 after its retries, writing nothing and leaving an existing output untouched', async () => {

@@ -35,6 +35,8 @@ export interface RunContext {
   onOutput(stream: 'stdout' | 'stderr', text: string): void;
   /** A one-line progress note (files selected, tokens streamed, …). */
   onProgress(message: string): void;
+  /** Something the user should see even in a CI log, that does not fail the node (a retry). */
+  onWarning(message: string): void;
 }
 
 /**

@@ -59,7 +59,7 @@ export const promptKind: NodeKindHandler<PromptNodeConfig> = {
     const provider = await createProvider(config.provider);
     let answer;
     try {
-      answer = await provider.generate(prompt, { signal: context.signal, env: context.env, cwd: context.root, onProgress: context.onProgress });
+      answer = await provider.generate(prompt, { signal: context.signal, env: context.env, cwd: context.root, onProgress: context.onProgress, onWarning: context.onWarning });
     } catch (error) {
       if (error instanceof ProviderError) throw new NodeFailure(error.message);
       throw error;

@@ -49,7 +49,7 @@ export class GeminiProvider implements Provider {
         throw failure.error;
       }
       const wait = retryDelayMs(attempt, baseMs, failure.serverAskedMs);
-      options.onProgress(`${failure.error.message}; retrying in ${(wait / 1000).toFixed(1)}s (${attempt + 1}/${this.config.retries})`);
+      options.onWarning(`${failure.error.message}; retrying in ${(wait / 1000).toFixed(1)}s (${attempt + 1}/${this.config.retries})`);
       await sleep(wait, options.signal);
       if (options.signal.aborted) throw new ProviderError('interrupted');
     }

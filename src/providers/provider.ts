@@ -21,6 +21,8 @@ export interface CallOptions {
   /** Working directory for CLIs (the project root, or an execute node's worktree). */
   cwd: string;
   onProgress(message: string): void;
+  /** A notice for the log: a retry after a rate limit, say. */
+  onWarning(message: string): void;
   /**
    * An execute node's call: the provider may edit files in `cwd` (a scratch
    * worktree) without asking. A provider that cannot act refuses.

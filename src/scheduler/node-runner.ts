@@ -62,6 +62,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
         emit({ type: 'output', node, stream, text });
       },
       onProgress: (message) => emit({ type: 'progress', node, message }),
+      onWarning: (message) => emit({ type: 'warning', node, message }),
     };
     if (!evaluation.forced && (await tryRestore(node, evaluation, context, runContext, output))) return 'restored';
     if (context.cacheOnly) throw new NodeFailure('not in the cache, and --cache-only forbids running it');

@@ -103,6 +103,7 @@ async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext,
         env: context.env,
         cwd: worktree.projectDir,
         onProgress: context.onProgress,
+        onWarning: context.onWarning,
         agent: true,
       });
       usage.totalTokens += answer.usage.totalTokens ?? 0;
