@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Branded hash types keep a file's content hash from being passed where a
@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 export type ContentHash = string & { readonly __brand: 'ContentHash' };
 export type Fingerprint = string & { readonly __brand: 'Fingerprint' };
 
+/** One-shot hashing: half the cost of createHash() for the small files a build hashes by thousands. */
 export function hashBytes(data: string | Uint8Array): ContentHash {
-  return createHash('sha256').update(data).digest('hex') as ContentHash;
+  return hash('sha256', data, 'hex') as ContentHash;
 }
 
 /**
