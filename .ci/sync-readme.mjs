@@ -42,6 +42,7 @@ const EVENT_MEANINGS = {
   restored: 'the node was stale, and its outputs for the new fingerprint were restored from the cache instead of running it',
   backup: 'an output spx had not written as it is was copied aside before the node regenerated it',
   warning: 'something went wrong that does not fail the build (e.g. a corrupt cache entry)',
+  'cache-warning': 'something went wrong with the cache as a whole, not for one node (e.g. the remote cache is unreachable): said once',
   start: 'the node starts running; `reasons` says why it is stale',
   stale: '`--dry-run`: the node would run (or, `cached`, be restored), and why',
   output: "a chunk of the node's stdout or stderr, as it comes",

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupProjects, createProject, jsonEvents, REPO_ROOT, statusOf, type SpxResult, type TestProject } from './helpers/project.js';
 
@@ -139,6 +139,23 @@ describe('spx graph', () => {
     expect(graph.nodes.map((n) => n.name)).toEqual(['a', 'b', 'c', 'd', 'u']);
   });
 
+  it('gives mermaid a plain id for a node name it would misread (a keyword, a "-"), keeping the name as the label', async () => {
+    const p = createProject(
+      {},
+      `version: 1
+nodes:
+  end: { kind: run, command: "true" }
+  unit-tests: { kind: run, command: "true", needs: [end] }
+  n1: { kind: run, command: "true", needs: [unit-tests] }
+`,
+    );
+    const result = await p.spx(['graph']);
+    expectOk(result);
+    expect(result.stdout).toBe(
+      'flowchart LR\n  n2["end (run)"]\n  n3["unit-tests (run)"]\n  n1["n1 (run)"]\n  n2 --> n3\n  n3 --> n1\n',
+    );
+  });
+
   it('refuses an unknown format with exit 2', async () => {
     expectUsageError(await project().spx(['graph', '--format', 'svg']), /--format must be one of: mermaid, dot, json; got "svg"/);
   });
@@ -187,7 +204,7 @@ describe('spx clean', () => {
 describe('the command line', () => {
   it('--help for spx and for each command exits 0', async () => {
     const p = project();
-    for (const args of [['--help'], ['-h'], ['help'], ['build', '--help'], ['status', '--help'], ['graph', '--help'], ['clean', '--help'], ['validate', '--help']]) {
+    for (const args of [['--help'], ['-h'], ['help'], ['init', '--help'], ['build', '--help'], ['status', '--help'], ['graph', '--help'], ['clean', '--help'], ['validate', '--help']]) {
       const result = await p.spx(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout, args.join(' ')).toMatch(/Usage: spx/);
@@ -195,11 +212,31 @@ describe('the command line', () => {
     expect(p.takeRuns()).toEqual([]);
   });
 
-  it("--version prints package.json's version", async () => {
+  it('spx --help lists every command, init first; each command\'s help has its usage, options, -C, -f, -h and exit codes', async () => {
+    const commands = readdirSync(`${REPO_ROOT}/src/cli/commands`)
+      .filter((file) => /export const help = `/.test(readFileSync(`${REPO_ROOT}/src/cli/commands/${file}`, 'utf8')))
+      .map((file) => file.replace(/\.ts$/, ''));
+    expect(commands).toContain('init');
+    const main = (await project().spx(['--help'])).stdout;
+    const listed = [...main.matchAll(/^ {2}([a-z]+) {2,}\S/gm)].map((match) => match[1]);
+    expect(listed[0]).toBe('init');
+    expect([...listed].sort()).toEqual([...commands].sort());
+    for (const command of commands) {
+      const help = (await project().spx([command, '--help'])).stdout;
+      expect(help, command).toMatch(new RegExp(`^Usage: spx ${command}`));
+      for (const option of ['Options:', '-f, --file FILE', '-C DIR', '-h, --help', 'Exit codes: 0 ']) expect(help, `${command}: ${option}`).toContain(option);
+    }
+  });
+
+  it("--version (and -V) prints package.json's version, in a project or in a directory without spx.yaml", async () => {
     const { version } = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, 'utf8')) as { version: string };
-    const result = await project().spx(['--version']);
-    expectOk(result);
-    expect(result.stdout).toBe(`${version}\n`);
+    for (const p of [project(), createProject({})]) {
+      for (const flag of ['--version', '-V']) {
+        const result = await p.spx([flag]);
+        expectOk(result);
+        expect(result.stdout).toBe(`${version}\n`);
+      }
+    }
   });
 
   it('an unknown command or option exits 2 without a stack trace', async () => {

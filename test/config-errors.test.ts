@@ -66,7 +66,7 @@ describe('pipeline errors name the place and what was expected', () => {
 
   it('reports an unknown top-level key', async () => {
     const file = await pipeline('version: 1', 'defualts: {}', 'nodes: {}');
-    await expectOneError(file, 2, 1, 'unknown key "defualts" at the top level', 'did you mean "defaults"', 'version, vars, defaults, providers, nodes');
+    await expectOneError(file, 2, 1, 'unknown key "defualts" at the top level', 'did you mean "defaults"', 'version, extends, vars, defaults, providers, nodes');
   });
 
   it('reports an unknown node key, naming the node and the keys it takes', async () => {

@@ -118,8 +118,11 @@ export class RemoteCache {
       throw new RemoteCacheError(`remote cache ${this.location} refused access (${status}); ${check}${team === undefined ? ' and the team (cache.remote.team or SPX_REMOTE_CACHE_TEAM)' : ''}`);
     }
     if (response.status >= 500) throw new RemoteCacheError(`remote cache ${this.location} failed (${status})`);
-    const hint = response.status === 400 && team === undefined ? '; it may need a team: set cache.remote.team or SPX_REMOTE_CACHE_TEAM' : '';
-    throw new RemoteCacheError(`remote cache ${this.location} answered ${status}, which the remote cache API does not${hint}`);
+    if (response.status === 400) {
+      const hint = team === undefined ? '; it may need a team: set cache.remote.team or SPX_REMOTE_CACHE_TEAM' : '';
+      throw new RemoteCacheError(`remote cache ${this.location} rejected the request (${status})${hint}`);
+    }
+    throw new RemoteCacheError(`remote cache ${this.location} answered ${status}, not an answer of the Remote Cache API (is the URL right?)`);
   }
 
   /** Belt and braces: no message leaves this class with the token in it, whatever a server echoes. */
@@ -129,15 +132,14 @@ export class RemoteCache {
   }
 }
 
-/** The errno-like code of a failed fetch (ECONNREFUSED, ENOTFOUND, …), which says more than "fetch failed". */
+/** What a failed fetch ran into: the innermost cause ("connect ECONNREFUSED 127.0.0.1:80", "other side closed"), which says more than "fetch failed". */
 function networkCause(error: unknown): string {
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') return code;
-    current = current.cause;
-  }
-  return error instanceof Error ? error.message : String(error);
+  for (let depth = 0; depth < 5 && current instanceof Error && current.cause instanceof Error; depth++) current = current.cause;
+  // Connecting to every address of a name fails as one AggregateError with no message of its own.
+  if (current instanceof AggregateError && current.errors[0] instanceof Error) current = current.errors[0];
+  if (!(current instanceof Error)) return String(current);
+  return current.message || ((current as NodeJS.ErrnoException).code ?? current.name);
 }
 
 /** What an error answer says, briefly: the API's JSON `message`, else the start of the text. */

@@ -150,7 +150,9 @@ export class TieredCache implements Cache {
     // The signature first: nothing of an artifact is read before it is known
     // to come from someone who holds the key.
     if (key !== undefined) {
-      if (fetched.tag === undefined) throw new ArtifactError('it is not signed (no x-artifact-tag), and signing is on');
+      if (fetched.tag === undefined) {
+        throw new ArtifactError('it is not signed (no x-artifact-tag; turborepo-remote-cache keeps tags only with TURBO_REMOTE_CACHE_SIGNATURE_KEY set)');
+      }
       if (!verifyArtifactTag(key, fingerprint, fetched.bytes, fetched.tag)) {
         throw new ArtifactError('its signature does not match: it was altered, or signed with another key');
       }

@@ -10,6 +10,7 @@ interface Command {
 // Each command is imported only when it is the one asked for: start-up is
 // part of every no-op build.
 const COMMANDS: Record<string, Command> = {
+  init: { summary: 'start a project from a ready pipeline: spx.yaml, USER-SPEC.md', load: () => import('./commands/init.js') },
   build: { summary: 'build stale nodes (default: all)', load: () => import('./commands/build.js') },
   status: { summary: 'say which nodes are stale, and why', load: () => import('./commands/status.js') },
   approve: { summary: "approve a reviewed output (e.g. AI-PLAN.md)", load: () => import('./commands/approve.js') },
@@ -33,6 +34,12 @@ Common options:
   -C DIR            run as if started in DIR
   -h, --help        help for spx or a command
   --version         print spx's version
+
+New here? spx init writes spx.yaml and USER-SPEC.md; spx build --provider echo
+then rehearses the pipeline offline, up to its review gate.
+
+Exit codes: 0 success, 1 a node failed, 2 usage or pipeline error, 3 stopped
+at a review gate (spx approve NODE), 130 interrupted.
 
 Run 'spx <command> --help' for a command's options.`;
 

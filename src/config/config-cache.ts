@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PipelineConfig } from './types.js';
@@ -6,7 +7,7 @@ import type { PipelineConfig } from './types.js';
  * Bump whenever the schema, resolution or checks change what a given
  * spx.yaml text loads to: entries of another format are ignored.
  */
-export const CONFIG_CACHE_FORMAT = 4;
+export const CONFIG_CACHE_FORMAT = 5;
 
 const CACHE_FILE = 'config-cache.json';
 
@@ -16,9 +17,17 @@ export interface ConfigCacheKey {
   root: string;
 }
 
+/** A file besides spx.yaml that the config was made from (the pipeline `extends` names). */
+export interface SourceHash {
+  file: string;
+  sha256: string;
+}
+
 interface CacheEntry extends ConfigCacheKey {
   format: number;
   config: PipelineConfig;
+  /** Checked on every hit: a changed base pipeline (a new spx) changes the config. */
+  sources: SourceHash[];
 }
 
 /**
@@ -41,13 +50,28 @@ export async function readCachedConfig(stateDir: string, key: ConfigCacheKey): P
     entry.sha256 === key.sha256 &&
     entry.root === key.root &&
     typeof entry.config === 'object' &&
-    entry.config !== null;
+    entry.config !== null &&
+    Array.isArray(entry.sources) &&
+    (await sourcesUnchanged(entry.sources));
   return hit ? entry.config : undefined;
 }
 
+async function sourcesUnchanged(sources: SourceHash[]): Promise<boolean> {
+  for (const source of sources) {
+    let text: Buffer;
+    try {
+      text = await readFile(source.file);
+    } catch {
+      return false;
+    }
+    if (createHash('sha256').update(text).digest('hex') !== source.sha256) return false;
+  }
+  return true;
+}
+
 /** Only for configs that passed every check. Best effort: a state dir we cannot write only costs speed. */
-export async function writeCachedConfig(stateDir: string, key: ConfigCacheKey, config: PipelineConfig): Promise<void> {
-  const entry: CacheEntry = { format: CONFIG_CACHE_FORMAT, sha256: key.sha256, root: key.root, config };
+export async function writeCachedConfig(stateDir: string, key: ConfigCacheKey, config: PipelineConfig, sources: SourceHash[] = []): Promise<void> {
+  const entry: CacheEntry = { format: CONFIG_CACHE_FORMAT, sha256: key.sha256, root: key.root, config, sources };
   const target = path.join(stateDir, CACHE_FILE);
   // Same directory as the target, so the rename is atomic and readers never see half a file.
   const temp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

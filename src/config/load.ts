@@ -3,8 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError, UserErrors } from '../util/errors.js';
 import { checkSemantics } from './check-semantics.js';
-import { readCachedConfig, writeCachedConfig, type ConfigCacheKey } from './config-cache.js';
-import { resolvePipeline, type RawPipeline } from './resolve.js';
+import { readCachedConfig, writeCachedConfig, type ConfigCacheKey, type SourceHash } from './config-cache.js';
+import type { ProjectPipeline } from './extends.js';
+import { SHIPPED_PIPELINES_DIR } from './pipelines.js';
+import { resolvePipeline } from './resolve.js';
 import type { LoadedPipeline, PipelineConfig } from './types.js';
 
 export interface LoadOptions {
@@ -12,6 +14,10 @@ export interface LoadOptions {
   root?: string;
   /** Where the config cache lives; defaults to `<root>/.spx`. */
   stateDir?: string;
+  /** Read and write the config cache (default true); `spx validate` checks the file afresh and writes nothing. */
+  cache?: boolean;
+  /** Where `extends: NAME` finds NAME.yaml; defaults to the pipelines that ship with spx. */
+  pipelinesDir?: string;
 }
 
 /**
@@ -26,13 +32,19 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const root = path.resolve(options.root ?? path.dirname(absoluteFile));
   const stateDir = path.resolve(options.stateDir ?? path.join(root, '.spx'));
 
+  const useCache = options.cache ?? true;
+
   const text = await readPipelineText(absoluteFile);
-  const key: ConfigCacheKey = { sha256: createHash('sha256').update(text).digest('hex'), root };
-  const cached = await readCachedConfig(stateDir, key);
+  // The pipelines `extends` may name are part of what the text means: another
+  // spx (another pipelines directory) must not be served this one's config.
+  const pipelinesDir = options.pipelinesDir ?? SHIPPED_PIPELINES_DIR;
+  const sha256 = createHash('sha256').update(pipelinesDir).update('\0').update(text).digest('hex');
+  const key: ConfigCacheKey = { sha256, root };
+  const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
   if (cached) return { file: absoluteFile, root, config: cached };
 
-  const config = await compilePipeline(text, absoluteFile, root);
-  await writeCachedConfig(stateDir, key, config);
+  const { config, sources } = await compilePipeline(text, absoluteFile, root, pipelinesDir);
+  if (useCache) await writeCachedConfig(stateDir, key, config, sources);
   return { file: absoluteFile, root, config };
 }
 
@@ -53,25 +65,36 @@ async function readPipelineText(file: string): Promise<string> {
   }
 }
 
-async function compilePipeline(text: string, file: string, root: string): Promise<PipelineConfig> {
-  const [{ parseYaml }, { validateSchema }] = await Promise.all([
+async function compilePipeline(
+  text: string,
+  file: string,
+  root: string,
+  pipelinesDir: string,
+): Promise<{ config: PipelineConfig; sources: SourceHash[] }> {
+  const [{ parseYaml }, { validateSchema }, { applyExtends }] = await Promise.all([
     import('./parse-yaml.js'),
     import('./validate-schema.js'),
+    import('./extends.js'),
   ]);
-  const { data, locator } = parseYaml(text, file);
+  const { data, locator: projectLocator } = parseYaml(text, file);
 
-  const schemaErrors = validateSchema(data, locator);
+  const schemaErrors = validateSchema(data, projectLocator);
   // Past the schema the shapes are trusted; checking further would only pile errors on bad shapes.
   if (schemaErrors.length > 0) throw new UserErrors(sortByLocation(schemaErrors));
 
-  const { config, errors } = resolvePipeline(data as RawPipeline, root, locator);
+  const { raw, locator, sources } = applyExtends(data as ProjectPipeline, projectLocator, pipelinesDir);
+  const { config, errors } = resolvePipeline(raw, root, locator);
   errors.push(...checkSemantics(config, locator));
   if (errors.length > 0) throw new UserErrors(sortByLocation(errors));
-  return config;
+  return { config, sources };
 }
 
+/** By file (with extends, errors may lie in the base pipeline too), then by place in it. */
 function sortByLocation(errors: UserError[]): UserError[] {
   return [...errors].sort(
-    (a, b) => (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0),
+    (a, b) =>
+      (a.location?.file ?? '').localeCompare(b.location?.file ?? '') ||
+      (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
+      (a.location?.column ?? 0) - (b.location?.column ?? 0),
   );
 }

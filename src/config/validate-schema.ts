@@ -57,7 +57,8 @@ function toUserError(error: ErrorObject, locator: Locator): UserError | undefine
     case 'required': {
       const key = String(params['missingProperty']);
       const subject = path.length === 0 ? 'the pipeline' : describeSubject(path);
-      return new UserError(`${subject} is missing required key "${key}"`, locator.key(path));
+      const hint = path.length === 0 && key === 'nodes' ? ' (or "extends: NAME", to start from a ready pipeline)' : '';
+      return new UserError(`${subject} is missing required key "${key}"${hint}`, locator.key(path));
     }
 
     case 'type': {

@@ -1,6 +1,7 @@
 import type { LoadedPipeline } from '../config/types.js';
 import type { Cache } from '../cache/cache.js';
 import { Graph } from '../graph/graph.js';
+import { loadHandlers } from '../nodes/registry.js';
 import { InputResolver } from '../files/input-resolver.js';
 import { GlobCache } from '../files/glob-cache.js';
 import type { BuildState } from '../state/build-state.js';
@@ -55,6 +56,7 @@ export async function build(
   };
   const graph = new Graph(pipeline.config);
   const order = graph.closure(options.targets);
+  await loadHandlers(order.map((node) => pipeline.config.nodes[node]!.kind));
   const dependents = graph.dependentsWithin(order);
   const resolver = new InputResolver(pipeline.root, GlobCache.load(pipeline.root, options.stateDir));
   const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env, stateDir: options.stateDir };

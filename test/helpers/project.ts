@@ -77,9 +77,11 @@ export class TestProject {
 
   /** Starts spx and returns at once, for tests that signal it or race it. */
   start(args: string[], options: SpxOptions = {}): RunningSpx {
-    // Plain output (stdout is a pipe anyway), and the project's own cache.
+    // Plain output (stdout is a pipe anyway), and the project's own cache,
+    // with no remote cache unless a test sets one.
     const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', NO_COLOR: '1' };
     delete env.SPX_CACHE_DIR;
+    for (const name of Object.keys(env)) if (name.startsWith('SPX_REMOTE_CACHE_')) delete env[name];
     for (const [name, value] of Object.entries(options.env ?? {})) {
       if (value === undefined) delete env[name];
       else env[name] = value;
@@ -169,12 +171,12 @@ export interface Lock {
   nodes: Record<string, LockEntry>;
 }
 
-/** A project with these files (path → content) and this spx.yaml. */
-export function createProject(files: Record<string, string>, yaml: string): TestProject {
+/** A project with these files (path → content) and this spx.yaml (none without it, as before spx init). */
+export function createProject(files: Record<string, string>, yaml?: string): TestProject {
   const project = new TestProject(mkdtempSync(path.join(os.tmpdir(), 'spx-test-')));
   projects.push(project);
   for (const [relative, content] of Object.entries(files)) project.write(relative, content);
-  project.writeConfig(yaml);
+  if (yaml !== undefined) project.writeConfig(yaml);
   return project;
 }
 

@@ -16,7 +16,9 @@ Options:
   -n, --dry-run      list what would be removed
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+Exit codes: 0 removed (or listed), 1 the project is locked by a build, 2 usage error.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('clean', args, { 'dry-run': { type: 'boolean', short: 'n' } });

@@ -7,13 +7,16 @@ import { openProject } from '../project.js';
 export const help = `Usage: spx graph [--format mermaid|dot|json]
 
 Prints the pipeline's graph. Solid edges are "needs" (changes trigger a
-rerun), dotted edges are "uses" (built first, order-only).
+rerun), dotted edges are "uses" (built first, order-only). The mermaid
+output renders as a picture in a fenced mermaid block on GitHub.
 
 Options:
       --format F     mermaid (default), dot or json
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+Exit codes: 0 printed, 2 usage or pipeline error.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs('graph', args, { format: { type: 'string' } });
@@ -31,13 +34,14 @@ export async function run(args: string[]): Promise<number> {
 
 const FORMATS: Record<string, (config: PipelineConfig) => string> = {
   mermaid(config) {
+    const id = mermaidIds(Object.keys(config.nodes));
     const lines = ['flowchart LR'];
     for (const [name, node] of Object.entries(config.nodes)) {
-      lines.push(`  ${name}["${name} (${node.kind})"]`);
+      lines.push(`  ${id(name)}["${name} (${node.kind})"]`);
     }
     for (const [name, node] of Object.entries(config.nodes)) {
-      for (const needed of node.needs) lines.push(`  ${needed} --> ${name}`);
-      for (const used of node.uses) lines.push(`  ${used} -.-> ${name}`);
+      for (const needed of node.needs) lines.push(`  ${id(needed)} --> ${id(name)}`);
+      for (const used of node.uses) lines.push(`  ${id(used)} -.-> ${id(name)}`);
     }
     return lines.join('\n') + '\n';
   },
@@ -56,3 +60,28 @@ const FORMATS: Record<string, (config: PipelineConfig) => string> = {
     return JSON.stringify({ nodes }, null, 2) + '\n';
   },
 };
+
+/** Words a mermaid flowchart reads as syntax, not as a node id (`end` closes a subgraph). */
+const MERMAID_KEYWORDS = new Set(['end', 'graph', 'flowchart', 'subgraph', 'direction', 'style', 'class', 'classdef', 'click', 'linkstyle', 'call', 'href']);
+
+/**
+ * Node names as mermaid ids: a plain word as it is, so that the text stays
+ * readable; any other name (a keyword, or one with "-", which mermaid may
+ * read as an edge) as n1, n2, …, its label still showing the name.
+ */
+function mermaidIds(names: string[]): (name: string) => string {
+  const plain = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !MERMAID_KEYWORDS.has(name.toLowerCase());
+  const taken = new Set(names.filter(plain));
+  const ids = new Map<string, string>();
+  let next = 1;
+  for (const name of names) {
+    if (plain(name)) {
+      ids.set(name, name);
+      continue;
+    }
+    while (taken.has(`n${next}`)) next++;
+    ids.set(name, `n${next}`);
+    taken.add(`n${next}`);
+  }
+  return (name) => ids.get(name) ?? name;
+}

@@ -1,12 +1,16 @@
+import path from 'node:path';
+import { loadPipeline } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
-import { openProject, projectFile } from '../project.js';
+import { projectFile } from '../project.js';
 
 export const help = `Usage: spx validate [options]
 
 Checks the pipeline file against spx's schema and rules (unknown keys,
 types, unknown or cyclic dependencies, clashing or escaping outputs) and
-prints every problem as file:line:column. Runs nothing.
+prints every problem as file:line:column. With extends, the base pipeline
+is checked too. Runs nothing and writes nothing: the file is checked
+afresh, never served from the config cache in .spx/.
 
 Options:
   -f, --file FILE    pipeline file (default: spx.yaml)
@@ -21,8 +25,11 @@ export async function run(args: string[]): Promise<number> {
     console.log(help);
     return EXIT.ok;
   }
-  const { pipeline } = await openProject({ directory: values.directory, file: values.file });
+  const file = projectFile({ directory: values.directory, file: values.file });
+  // Checked afresh, not served from the config cache, and nothing written:
+  // validate may be pointed at any file, such as a pipeline that ships with spx.
+  const pipeline = await loadPipeline(file, { root: path.dirname(file), cache: false });
   const count = Object.keys(pipeline.config.nodes).length;
-  console.log(`${projectFile({ directory: values.directory, file: values.file })}: valid (${count} node${count === 1 ? '' : 's'})`);
+  console.log(`${file}: valid (${count} node${count === 1 ? '' : 's'})`);
   return EXIT.ok;
 }

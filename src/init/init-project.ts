@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pipelineFile, pipelineNames, SHIPPED_PIPELINES_DIR } from '../config/pipelines.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { UserError } from '../util/errors.js';
+import { ignoreStateDir, type GitignoreChange } from './gitignore.js';
+import { schemaReference } from './schema-reference.js';
+
+export const DEFAULT_PIPELINE = 'spec-plan-execute';
+
+/** What the user describes, for the spec node to read. */
+const USER_SPEC = 'USER-SPEC.md';
+const USER_SPEC_TEMPLATE = path.join(SHIPPED_PIPELINES_DIR, USER_SPEC);
+
+export interface InitOptions {
+  /** The pipeline file to write (spx.yaml); the project root is its directory. */
+  file: string;
+  pipeline: string;
+  /** Overwrite spx.yaml and USER-SPEC.md. */
+  force: boolean;
+}
+
+export interface InitResult {
+  /** Paths written, relative to the project root. */
+  written: string[];
+  gitignore: GitignoreChange;
+  /** Where spx.yaml's first line points editors for the schema. */
+  schema: string;
+}
+
+/**
+ * `spx init`: the project's pipeline file, copied from a ready pipeline with
+ * its schema line pointed at the schema editors can find, a USER-SPEC.md
+ * template, and `.spx/` in .gitignore. Checks everything before writing
+ * anything, so that a refusal leaves the directory as it was.
+ */
+export function initProject(options: InitOptions): InitResult {
+  const source = pipelineFile(options.pipeline);
+  if (source === undefined) {
+    throw new UserError(`unknown pipeline "${options.pipeline}"; spx ships: ${pipelineNames().join(', ')}`);
+  }
+  const root = path.dirname(options.file);
+  const userSpec = path.join(root, USER_SPEC);
+  if (!options.force) {
+    for (const target of [options.file, userSpec]) {
+      if (existsSync(target)) {
+        throw new UserError(`${path.relative(process.cwd(), target)} already exists: spx init will not overwrite it (spx init --force replaces it)`);
+      }
+    }
+  }
+
+  mkdirSync(root, { recursive: true });
+  const schema = schemaReference(root);
+  writeFileAtomic(options.file, pipelineText(readFileSync(source, 'utf8'), options.pipeline, schema));
+  writeFileAtomic(userSpec, readFileSync(USER_SPEC_TEMPLATE, 'utf8'));
+  return {
+    written: [path.basename(options.file), USER_SPEC],
+    gitignore: ignoreStateDir(root),
+    schema,
+  };
+}
+
+/** The ready pipeline, its first line pointing at `schema`, and a word on where it came from. */
+function pipelineText(text: string, name: string, schema: string): string {
+  const body = text.replace(/^# yaml-language-server:.*\n/, '');
+  return [
+    `# yaml-language-server: $schema=${schema}`,
+    `# Made by spx init from spx's "${name}" pipeline: edit it to fit the project; spx validate checks it.`,
+    body,
+  ].join('\n');
+}

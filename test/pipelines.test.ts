@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadPipeline } from '../src/config/load.js';
+import { pipelineNames } from '../src/config/pipelines.js';
+import type { NodeConfig, PipelineConfig } from '../src/config/types.js';
+import { REPO_ROOT, SPX_BIN } from './helpers/project.js';
+
+const run = promisify(execFile);
+
+/** Every spx.yaml under examples/, at any depth. */
+function exampleFiles(dir = path.join(REPO_ROOT, 'examples')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : exampleFiles(full);
+    return entry.name === 'spx.yaml' ? [full] : [];
+  });
+}
+
+const PIPELINES = pipelineNames().map((name) => path.join(REPO_ROOT, 'pipelines', `${name}.yaml`));
+const FILES = [...PIPELINES, ...exampleFiles(), path.join(REPO_ROOT, 'spx.yaml')];
+
+async function shipped(name: string): Promise<PipelineConfig> {
+  return (await loadPipeline(path.join(REPO_ROOT, 'pipelines', `${name}.yaml`), { cache: false })).config;
+}
+
+function kinds(config: PipelineConfig): Record<string, NodeConfig['kind']> {
+  return Object.fromEntries(Object.entries(config.nodes).map(([name, node]) => [name, node.kind]));
+}
+
+describe('every pipeline file in the repository is valid', () => {
+  it('ships the four ready pipelines', () => {
+    expect(pipelineNames()).toEqual(['gemini-cli', 'local', 'plan-only', 'spec-plan-execute']);
+    expect(exampleFiles().length).toBeGreaterThan(0);
+  });
+
+  it.each(FILES.map((file) => [path.relative(REPO_ROOT, file), file]))('spx validate -f %s exits 0, and writes nothing', async (_name, file) => {
+    const before = readdirSync(path.dirname(file));
+    const { stdout } = await run(process.execPath, [SPX_BIN, 'validate', '-f', file], { env: { ...process.env, CI: 'true' } });
+    expect(stdout).toMatch(/: valid \(\d+ nodes?\)\n$/);
+    expect(readdirSync(path.dirname(file))).toEqual(before);
+  });
+
+  it('each ready pipeline points editors at the schema it ships with', () => {
+    for (const file of PIPELINES) {
+      const first = readFileSync(file, 'utf8').split('\n')[0]!;
+      expect(first, file).toBe('# yaml-language-server: $schema=../schema/spx.schema.json');
+      expect(existsSync(path.join(path.dirname(file), '../schema/spx.schema.json'))).toBe(true);
+    }
+  });
+
+  it('the schema lets extends name exactly the ready pipelines, and spx init --help lists them', async () => {
+    const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/spx.schema.json'), 'utf8'));
+    expect(schema.properties.extends.enum).toEqual(pipelineNames());
+    const { stdout } = await run(process.execPath, [SPX_BIN, 'init', '--help']);
+    for (const name of pipelineNames()) expect(stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+});
+
+describe('what each ready pipeline does', () => {
+  it('spec-plan-execute: context (repomix) → spec and plan (Gemini SDK) → reviewed plan → execute (Claude Code, verified by npm test)', async () => {
+    const config = await shipped('spec-plan-execute');
+    expect(kinds(config)).toEqual({ context: 'context', spec: 'spec', plan: 'plan', execute: 'execute' });
+    const { spec, plan, execute } = config.nodes as Record<string, Extract<NodeConfig, { provider: unknown }>>;
+    expect(spec).toMatchObject({ inputs: ['USER-SPEC.md'], uses: ['context'], output: 'AI-SPEC.md', provider: { type: 'gemini', apiKeyEnv: 'GEMINI_API_KEY' } });
+    expect(plan).toMatchObject({ needs: ['spec'], uses: ['context'], output: 'AI-PLAN.md', review: true, provider: { type: 'gemini' } });
+    expect(execute).toMatchObject({ needs: ['plan'], verify: ['npm test'], provider: { type: 'claude-code', command: ['claude'] } });
+  });
+
+  it('gemini-cli: every model and agent call is gemini -p; the agent runs with --yolo', async () => {
+    const config = await shipped('gemini-cli');
+    expect(kinds(config)).toEqual({ context: 'context', spec: 'spec', plan: 'plan', execute: 'execute' });
+    for (const node of Object.values(config.nodes)) {
+      if (!('provider' in node)) continue;
+      expect(node.provider).toMatchObject({ type: 'command', promptVia: 'stdin' });
+      const command = (node.provider as { command: string[] }).command;
+      expect(command.slice(0, 2)).toEqual(['gemini', '-p']);
+      expect(command.includes('--yolo')).toBe(node.kind === 'execute');
+    }
+  });
+
+  it('local: spec and plan from ollama run, with a small token budget; no execute', async () => {
+    const config = await shipped('local');
+    expect(kinds(config)).toEqual({ context: 'context', spec: 'spec', plan: 'plan' });
+    expect(config.nodes['spec']).toMatchObject({ provider: { type: 'command', command: ['ollama', 'run', expect.any(String)] } });
+    expect(config.nodes['context']).toMatchObject({ maxTokens: expect.any(Number), repomix: { compress: true } });
+  });
+
+  it('plan-only: context, spec and a reviewed plan; no execute', async () => {
+    const config = await shipped('plan-only');
+    expect(kinds(config)).toEqual({ context: 'context', spec: 'spec', plan: 'plan' });
+    expect(config.nodes['plan']).toMatchObject({ review: true, provider: { type: 'gemini' } });
+  });
+
+  it('every ready pipeline declares the offline "rehearse" provider', async () => {
+    for (const name of pipelineNames()) expect((await shipped(name)).providers['rehearse'], name).toEqual({ type: 'echo' });
+  });
+});

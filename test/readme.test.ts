@@ -1,0 +1,219 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './helpers/project.js';
+
+/**
+ * Every shell command in README.md runs here, as written, so that the docs
+ * cannot rot. The rules the README follows:
+ *
+ * - Fenced ```sh and ```bash blocks are run, one command at a time (a line,
+ *   or lines joined by a trailing backslash), in a temp copy of the
+ *   repository committed to a fresh git repository, with `spx` on the PATH
+ *   running this checkout's build (bin/spx.js → dist/).
+ * - Each `## ` section starts in the copy's root; `cd` carries over to the
+ *   next commands of the same section.
+ * - A command exits 0 unless it ends with a comment `# exits N: why`.
+ * - A block with a line `# not run in tests: why` is skipped, whole; only
+ *   such blocks are.
+ * - A ```yaml block holding "version: 1" is a pipeline file: it must pass
+ *   `spx validate`.
+ * - A ```mermaid block right after a block whose last command is
+ *   `spx graph` (or `node bin/spx.js graph`) must be exactly what that
+ *   command printed.
+ */
+
+interface Command {
+  /** 1-based line in README.md, for messages. */
+  line: number;
+  text: string;
+  exit: number;
+}
+
+interface Block {
+  section: string;
+  line: number;
+  lang: string;
+  body: string;
+  commands: Command[];
+  /** Why the block is not run, when it says so. */
+  notRun?: string;
+}
+
+const README = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+const SHELLS = new Set(['sh', 'bash']);
+
+function parseBlocks(text: string): Block[] {
+  const lines = text.split('\n');
+  const blocks: Block[] = [];
+  let section = '';
+  for (let i = 0; i < lines.length; i++) {
+    const heading = /^## (.*)$/.exec(lines[i]!);
+    if (heading) section = heading[1]!;
+    const fence = /^(`{3,})(\S*)\s*$/.exec(lines[i]!);
+    if (!fence) continue;
+    const [, ticks, lang] = fence;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i] !== ticks; i++) body.push(lines[i]!);
+    const block: Block = { section, line: start + 1, lang: lang!, body: body.join('\n') + '\n', commands: [] };
+    if (SHELLS.has(block.lang)) parseCommands(block, body, start + 2);
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+function parseCommands(block: Block, body: string[], firstLine: number): void {
+  for (let j = 0; j < body.length; j++) {
+    const notRun = /^#\s*not run in tests:\s*(.*)$/.exec(body[j]!);
+    if (notRun) block.notRun = notRun[1]!.trim();
+    if (body[j]!.trim() === '' || body[j]!.trim().startsWith('#')) continue;
+    const line = firstLine + j;
+    let text = body[j]!;
+    while (text.endsWith('\\') && j + 1 < body.length) text = `${text.slice(0, -1)}\n${body[++j]}`;
+    const exits = /#\s*exits (\d+)\b/.exec(text);
+    block.commands.push({ line, text, exit: exits ? Number(exits[1]) : 0 });
+  }
+}
+
+const BLOCKS = parseBlocks(README);
+const RUN = BLOCKS.filter((block) => SHELLS.has(block.lang) && block.notRun === undefined);
+const SECTIONS = [...new Set(RUN.map((block) => block.section))];
+
+let work: string;
+let copy: string;
+let env: NodeJS.ProcessEnv;
+
+/**
+ * The copy holds the files git would give a clone (tracked, and new files
+ * not ignored), so that the README's `git checkout` works on it; dist/ and
+ * node_modules/ are links to this checkout's.
+ */
+beforeAll(() => {
+  work = mkdtempSync(path.join(os.tmpdir(), 'spx-readme-'));
+  copy = path.join(work, 'spx');
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter((file) => file !== '' && !file.startsWith('node_modules/'));
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+    try {
+      copyFileSync(path.join(REPO_ROOT, file), path.join(copy, file));
+    } catch (error) {
+      // Listed by git but deleted in the working tree: a clone would not have it either.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  symlinkSync(path.join(REPO_ROOT, 'dist'), path.join(copy, 'dist'));
+  symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+  const git = (...args: string[]): void => {
+    const result = spawnSync('git', ['-c', 'user.name=spx', '-c', 'user.email=spx@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd: copy, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
+  };
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-q', '--no-verify', '-m', 'README test copy');
+
+  const bin = path.join(work, 'bin');
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'spx'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(copy, 'bin', 'spx.js')}" "$@"\n`);
+  chmodSync(path.join(bin, 'spx'), 0o755);
+  env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, CI: 'true', NO_COLOR: '1' };
+  // Nothing the README runs may reach a real model, a shared cache or a remote one.
+  for (const name of Object.keys(env)) {
+    if (name === 'GEMINI_API_KEY' || name === 'ANTHROPIC_API_KEY' || name === 'SPX_CACHE_DIR' || name.startsWith('SPX_REMOTE_CACHE_')) delete env[name];
+  }
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  cwd: string;
+}
+
+/** Runs one command with bash in `cwd`; returns its result and the directory it ended in. */
+function runCommand(text: string, cwd: string): Promise<Ran> {
+  const cwdFile = path.join(work, 'cwd');
+  const script = `${text}\n__status=$?\npwd > "${cwdFile}"\nexit $__status\n`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let after = cwd;
+      try {
+        after = readFileSync(cwdFile, 'utf8').trim();
+      } catch {
+        // The command ended the shell itself; stay where it started.
+      }
+      resolve({ code, stdout, stderr, cwd: after });
+    });
+  });
+}
+
+describe('README.md', () => {
+  it('marks only the blocks that cannot run here, each saying why, and runs a good many commands', () => {
+    const skipped = BLOCKS.filter((block) => block.notRun !== undefined);
+    for (const block of skipped) expect(block.notRun, `README.md:${block.line}`).not.toBe('');
+    // Install (another project), the two set-up commands (.ci/run runs them), real keys.
+    expect(skipped.map((block) => block.section)).toEqual(['Install', 'Set up', 'Set up', 'Quick start: from spx init to a reviewed plan']);
+    expect(RUN.flatMap((block) => block.commands).length).toBeGreaterThanOrEqual(15);
+    expect(SECTIONS).toContain('Quick start: from spx init to a reviewed plan');
+    expect(SECTIONS).toContain('Walk-through: the example project');
+  });
+
+  it('shows the two set-up commands exactly as .ci/run runs them', () => {
+    const ci = readFileSync(path.join(REPO_ROOT, '.ci/run'), 'utf8').split('\n');
+    const setUp = BLOCKS.filter((block) => block.section === 'Set up' && SHELLS.has(block.lang)).flatMap((block) => block.commands.map((c) => c.text));
+    expect(setUp).toEqual(['npm ci && npm run build && node bin/spx.js build -C examples/hello-pipeline', 'npm test']);
+    expect(ci).toContain(setUp[0]);
+    expect(ci.some((line) => line === setUp[1] || line.startsWith(`${setUp[1]} `))).toBe(true);
+  });
+
+  it('shows only valid pipeline files: every ```yaml block with "version: 1" passes spx validate', () => {
+    const pipelines = BLOCKS.filter((block) => block.lang === 'yaml' && /^version: 1$/m.test(block.body));
+    expect(pipelines.length).toBeGreaterThanOrEqual(2);
+    for (const block of pipelines) {
+      const dir = mkdtempSync(path.join(work, 'yaml-'));
+      writeFileSync(path.join(dir, 'spx.yaml'), block.body);
+      const result = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/spx.js'), 'validate'], { cwd: dir, env, encoding: 'utf8' });
+      expect(result.status, `README.md:${block.line}\n${result.stderr}`).toBe(0);
+    }
+  });
+
+  it('has reference sections in sync with the CLI, the events and the schema (node .ci/sync-readme.mjs --check)', () => {
+    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, '.ci/sync-readme.mjs'), '--check'], { encoding: 'utf8' });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+  });
+
+  describe.sequential('runs every command as written', () => {
+    for (const section of SECTIONS) {
+      it(`§ ${section}`, { timeout: 60_000 }, async () => {
+        let cwd = copy;
+        for (const block of RUN.filter((b) => b.section === section)) {
+          let last: Ran | undefined;
+          for (const command of block.commands) {
+            last = await runCommand(command.text, cwd);
+            const where = `README.md:${command.line}: ${command.text}\n--- stdout\n${last.stdout}\n--- stderr\n${last.stderr}`;
+            expect(last.code, where).toBe(command.exit);
+            cwd = last.cwd;
+          }
+          const next = BLOCKS[BLOCKS.indexOf(block) + 1];
+          if (last && next?.lang === 'mermaid' && /^(spx|node bin\/spx\.js) graph\b/.test(block.commands.at(-1)!.text)) {
+            expect(last.stdout, `README.md:${next.line}: the mermaid block is what spx graph prints`).toBe(next.body);
+          }
+        }
+      });
+    }
+  });
+});
