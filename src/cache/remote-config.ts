@@ -108,3 +108,8 @@ function parseFlag(value: string | undefined, name: string): boolean | undefined
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
+
+/** The one line a build prints when the remote is off for it: the cause, and that the build goes on. */
+export function remoteOffWarning(cause: string): string {
+  return `${cause}; building with the local cache only`;
+}

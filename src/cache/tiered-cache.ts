@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { ArtifactError, packArtifact, unpackArtifact, type Artifact } from './artifact.js';
 import type { Cache, CacheEntry, FetchResult, RestoreResult } from './cache.js';
+import { remoteOffWarning } from './remote-config.js';
 import type { LocalCache } from './local-cache.js';
 import { RemoteCacheAborted, RemoteCacheError, type RemoteCache } from './remote-cache.js';
 import { artifactTag, verifyArtifactTag } from './signing.js';
@@ -30,9 +31,6 @@ export interface TieredCacheOptions {
 }
 
 /** The one line a build prints when the remote cannot be used; `cause` names the remote and what is wrong. */
-export function remoteOffWarning(cause: string): string {
-  return `${cause}; building with the local cache only`;
-}
 
 /**
  * The local cache in front of a remote one. A lookup asks the local

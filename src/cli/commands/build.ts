@@ -8,7 +8,6 @@ import { selectRenderer } from '../../render/select.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
-import { TieredCache } from '../../cache/tiered-cache.js';
 import { writeLastBuildStats } from '../../cache/last-build.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
@@ -114,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
   let warnCache = (message: string): void => console.error(`spx: ${message}`);
   const cache = values['no-cache']
     ? undefined
-    : openCache(resolveCacheDir(values['cache-dir'], process.env, stateDir), remote, { signal: controller.signal, warn: (message) => warnCache(message) });
+    : await openCache(resolveCacheDir(values['cache-dir'], process.env, stateDir), remote, { signal: controller.signal, warn: (message) => warnCache(message) });
   const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
   const statCache = StatCache.load(pipeline.root, stateDir);
   const buildOnce = async (): Promise<BuildSummary> => {
@@ -150,7 +149,7 @@ export async function run(args: string[]): Promise<number> {
     );
     await renderer.close();
     warnCache = (message) => console.error(`spx: ${message}`);
-    const remoteStats = cache instanceof TieredCache ? cache.takeStats() : undefined;
+    const remoteStats = cache && 'takeStats' in cache ? cache.takeStats() : undefined;
     if (!values['dry-run'] && cache) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
     return summary;
   };

@@ -40,7 +40,7 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   if (direction === 'push' && remote.settings.readOnly) {
     throw new UserError(`remote cache ${remote.settings.url} is read-only here (cache.remote.readOnly or SPX_REMOTE_CACHE_READ_ONLY): nothing pushed`);
   }
-  const cache = openCache(options.cacheDir, remote, { warn: (message) => console.error(`spx: ${message}`) });
+  const cache = await openCache(options.cacheDir, remote, { warn: (message) => console.error(`spx: ${message}`) });
   if (!(cache instanceof TieredCache)) throw new Error('a configured remote opens a tiered cache');
 
   const lock = readLock(pipeline.root);
