@@ -43,6 +43,8 @@ export interface Cache {
    */
   restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult;
   store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void;
+  /** Starts fetching an entry a node will soon ask for, in the background (remote tiers). */
+  prefetch?(fingerprint: Fingerprint, outputs: readonly string[]): void;
   /**
    * When lookup misses: asks a further tier (the remote cache), and brings
    * what it has into this cache, verified. `outputs` are the node's declared

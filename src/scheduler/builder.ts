@@ -148,6 +148,7 @@ export async function build(
       emit({ type: 'stale', node, reasons: result.reasons, cached });
       return finish(node, 'stale');
     }
+    if (!forced) options.cache?.prefetch?.(result.fingerprint, config.outputs);
     toRun.push({ node, evaluation: result });
   };
 
