@@ -106,6 +106,19 @@ export function resolvePipeline(
       uses: [...(node.uses ?? [])],
       env: [...new Set([...(raw.defaults?.env ?? []), ...(node.env ?? [])])],
     };
+    // What spec, plan and execute nodes share: an instruction, a model or
+    // agent, and one output file.
+    const instructed = (raw: RawPromptNode | RawExecuteNode, provider: ResolvedProvider | undefined) => {
+      const output = normalisePath(substitute(raw.output, at('output')), root);
+      return {
+        ...(raw.prompt === undefined ? {} : { prompt: raw.prompt }),
+        ...(raw.promptFile === undefined ? {} : { promptFile: normalisePath(substitute(raw.promptFile, at('promptFile')), root) }),
+        // A placeholder where the provider was not found: that error is reported.
+        provider: provider ?? { name: '', type: 'echo' as const },
+        output,
+        outputs: [output],
+      };
+    };
     switch (node.kind) {
       case 'run':
         nodes[name] = {
@@ -116,40 +129,26 @@ export function resolvePipeline(
         };
         break;
       case 'spec':
-      case 'plan': {
-        const output = normalisePath(substitute(node.output, at('output')), root);
-        const provider = findProvider(node.provider, at('provider'));
+      case 'plan':
         nodes[name] = {
           kind: node.kind,
           ...common,
-          ...(node.prompt === undefined ? {} : { prompt: node.prompt }),
-          ...(node.promptFile === undefined ? {} : { promptFile: normalisePath(substitute(node.promptFile, at('promptFile')), root) }),
-          provider: provider ?? { name: '', type: 'echo' },
-          output,
-          outputs: [output],
+          ...instructed(node, findProvider(node.provider, at('provider'))),
           // A plan is what a coding agent will act on: a human reads it first.
           review: node.review ?? node.kind === 'plan',
         };
         break;
-      }
-      case 'execute': {
-        const output = normalisePath(substitute(node.output, at('output')), root);
-        const provider = findProvider(node.agent, at('agent'), 'agent');
+      case 'execute':
         nodes[name] = {
           kind: node.kind,
           ...common,
-          ...(node.prompt === undefined ? {} : { prompt: node.prompt }),
-          ...(node.promptFile === undefined ? {} : { promptFile: normalisePath(substitute(node.promptFile, at('promptFile')), root) }),
-          provider: provider ?? { name: '', type: 'echo' },
+          ...instructed(node, findProvider(node.agent, at('agent'), 'agent')),
           verify: (node.verify ?? []).map((command, i) => substitute(command, at('verify', i))),
           attempts: node.attempts ?? 3,
           setup: (node.setup ?? []).map((command, i) => substitute(command, at('setup', i))),
           link: (node.link ?? []).map((p, i) => normalisePath(substitute(p, at('link', i)), root)),
-          output,
-          outputs: [output],
         };
         break;
-      }
       case 'context':
         nodes[name] = resolveContextNode(node, common, {
           name,
