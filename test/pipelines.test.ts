@@ -10,11 +10,15 @@ import { REPO_ROOT, SPX_BIN } from './helpers/project.js';
 
 const run = promisify(execFile);
 
-/** Every spx.yaml under examples/, at any depth. */
+/**
+ * Every spx.yaml under examples/, at any depth; not in node_modules, nor in
+ * dot directories such as .spx/ (an execute node's scratch worktree there is
+ * a checkout of the whole repository).
+ */
 function exampleFiles(dir = path.join(REPO_ROOT, 'examples')): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : exampleFiles(full);
+    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name.startsWith('.') ? [] : exampleFiles(full);
     return entry.name === 'spx.yaml' ? [full] : [];
   });
 }

@@ -165,17 +165,24 @@ describe('README.md', () => {
   it('marks only the blocks that cannot run here, each saying why, and runs a good many commands', () => {
     const skipped = BLOCKS.filter((block) => block.notRun !== undefined);
     for (const block of skipped) expect(block.notRun, `README.md:${block.line}`).not.toBe('');
-    // Install (another project), the two set-up commands (.ci/run runs them), real keys.
-    expect(skipped.map((block) => block.section)).toEqual(['Install', 'Set up', 'Set up', 'Quick start: from spx init to a reviewed plan']);
+    // Install (another project), the two set-up commands (.ci/run runs them), real keys (twice).
+    expect(skipped.map((block) => block.section)).toEqual([
+      'Install',
+      'Set up',
+      'Set up',
+      'Walk-through: spec, plan and execute on the word-count example',
+      'Quick start: from spx init to a reviewed plan',
+    ]);
     expect(RUN.flatMap((block) => block.commands).length).toBeGreaterThanOrEqual(15);
     expect(SECTIONS).toContain('Quick start: from spx init to a reviewed plan');
-    expect(SECTIONS).toContain('Walk-through: the example project');
+    expect(SECTIONS).toContain('Walk-through: spec, plan and execute on the word-count example');
+    expect(SECTIONS).toContain('Walk-through: run nodes on the hello-pipeline example');
   });
 
   it('shows the two set-up commands exactly as .ci/run runs them', () => {
     const ci = readFileSync(path.join(REPO_ROOT, '.ci/run'), 'utf8').split('\n');
     const setUp = BLOCKS.filter((block) => block.section === 'Set up' && SHELLS.has(block.lang)).flatMap((block) => block.commands.map((c) => c.text));
-    expect(setUp).toEqual(['npm ci && npm run build && node bin/spx.js build -C examples/hello-pipeline', 'npm test']);
+    expect(setUp).toEqual(['npm ci && npm run build && node bin/spx.js build -C examples/word-count --provider rehearse --approve', 'npm test']);
     expect(ci).toContain(setUp[0]);
     expect(ci.some((line) => line === setUp[1] || line.startsWith(`${setUp[1]} `))).toBe(true);
   });
