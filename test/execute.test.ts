@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAgents, git, pathWithOnly, StandInAgent } from './helpers/agents.js';
@@ -131,11 +132,10 @@ function worktrees(project: TestProject): string[] {
     .map((line) => line.slice('worktree '.length));
 }
 
-/** Asserts that no scratch worktree is left, neither in git's list nor on disk. */
-function expectNoWorktree(project: TestProject): void {
+/** Asserts that no scratch worktree is left, neither in git's list nor on disk (where the agent worked). */
+function expectNoWorktree(project: TestProject, agent?: StandInAgent): void {
   expect(worktrees(project)).toEqual([realpathSync(project.dir)]);
-  const scratch = project.path('.spx/worktrees');
-  expect(existsSync(scratch) ? readdirSync(scratch) : []).toEqual([]);
+  for (const call of agent?.calls() ?? []) expect(existsSync(call.cwd), call.cwd).toBe(false);
 }
 
 /** The plan and spec are built and approved, execute not yet run: the tree as the user has it before execute. */
@@ -162,7 +162,9 @@ describe('execute: a verified change reaches the tree', () => {
     expect(project.read('AI-PLAN.md')).toContain(PLAN_STEP);
     expect(calls[0]!.prompt).toContain(PLAN_STEP);
     expect(calls[0]!.prompt).toContain('node check.js');
-    expect(path.relative(realpathSync(project.dir), calls[0]!.cwd)).toMatch(/^\.spx\/worktrees\//);
+    // Outside the project, so that its globs and test runners never see the copy.
+    expect(path.relative(realpathSync(project.dir), calls[0]!.cwd)).toMatch(/^\.\.\//);
+    expect(calls[0]!.cwd.startsWith(realpathSync(os.tmpdir()))).toBe(true);
 
     // The change is in the user's tree, as git sees it.
     expect(project.read('src/b.js')).toBe(GOOD['src/b.js']);
@@ -183,7 +185,7 @@ describe('execute: a verified change reaches the tree', () => {
     expect(patch).not.toContain('AI-PLAN.md');
     expect(patch).not.toContain('.spx/');
 
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
     expect(project.lock().nodes.execute).toMatchObject({ metrics: { costUsd: 0.01, turns: 2, attempts: 1 } });
     expect(result.stdout).toContain('src/b.js');
     expect(result.stdout).toContain('$0.0100');
@@ -212,7 +214,7 @@ describe('execute: a verified change reaches the tree', () => {
     expect(readFileSync(project.path('docs/latin1.txt'))).toEqual(latin1);
     expect(project.read('src/b.js')).toBe('exports.b = 2;   \n');
     expect(project.read('src/a.js')).toBe(GOOD['src/a.js']);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 
   it('shows the agent uncommitted and untracked work, and never touches what the user staged', async () => {
@@ -244,7 +246,7 @@ describe('execute: a verified change reaches the tree', () => {
     const patch = project.read(PATCH);
     expect(patch).not.toContain('notes/new.txt');
     expect(patch).not.toContain('src/staged.js');
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 
   it('retries with the failing verify output, and applies the change that passes on the second attempt', async () => {
@@ -261,7 +263,7 @@ describe('execute: a verified change reaches the tree', () => {
     expect(calls[1]!.prompt).toContain(PLAN_STEP);
     expect(project.read('src/b.js')).toBe(GOOD['src/b.js']);
     expect(project.lock().nodes.execute).toMatchObject({ metrics: { costUsd: 0.02, turns: 4, attempts: 2 } });
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 
   it('leaves the tree untouched when verify never passes, and prints the kept worktree and the last verify output', async () => {
@@ -287,6 +289,20 @@ describe('execute: a verified change reaches the tree', () => {
     expect(project.exists(PATCH)).toBe(false);
     // A failure, not a crash.
     expect(printed(result)).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('execute: what the snapshot holds', () => {
+  it('leaves out a repository nested in the tree that has no commit yet, instead of failing', async () => {
+    const project = gitProject();
+    git(project.dir, 'init', '-q', 'scratch-repo');
+    project.write('scratch-repo/notes.txt', 'not part of this project\n');
+    const agent = new StandInAgent({ edits: [GOOD] });
+    const result = await build(project, agent);
+    expect(result.code, printed(result)).toBe(0);
+    expect(project.read('src/b.js')).toBe(GOOD['src/b.js']);
+    expect(project.read('scratch-repo/notes.txt')).toBe('not part of this project\n');
+    expectNoWorktree(project, agent);
   });
 });
 
@@ -316,7 +332,7 @@ describe('execute: the cache', () => {
     expect(b.read('src/a.js')).toBe(GOOD['src/a.js']);
     expect(b.exists('src/old.js')).toBe(false);
     expect(git(b.dir, 'status', '--porcelain')).toContain(' M src/a.js');
-    expectNoWorktree(b);
+    expectNoWorktree(b, agent);
 
     const before = gitView(b);
     // The change reruns the context node, which reads src/; nothing else.
@@ -431,7 +447,7 @@ describe('execute: interrupts and errors', () => {
 
     expect(project.survivors()).toEqual([]);
     expect(agent.alive()).toEqual([]);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
     expect(gitView(project)).toEqual(before);
     expect(project.exists('src/b.js')).toBe(false);
     expect(project.exists(PATCH)).toBe(false);
@@ -452,7 +468,7 @@ describe('execute: interrupts and errors', () => {
     const result = await running.done;
     expect(result.code, printed(result)).toBe(130);
     expect(project.survivors()).toEqual([]);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
     expect(gitView(project)).toEqual(before);
     expect(project.exists('src/b.js')).toBe(false);
   });
@@ -479,7 +495,7 @@ describe('execute: interrupts and errors', () => {
     expect(gitView(project)).toEqual(before);
     expect(project.exists('src/b.js')).toBe(false);
     expect(project.read(PATCH)).toContain('+exports.b = 2;');
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 
   it('says that execute needs git in a project that is not a repository', async () => {
@@ -503,7 +519,7 @@ describe('execute: interrupts and errors', () => {
     expect(onlyGit.code, printed(onlyGit)).toBe(1);
     expect(printed(onlyGit)).toMatch(/"claude" was not found/);
     expect(printed(onlyGit)).not.toMatch(/\n\s+at /);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
 
     project.writeConfig(pipeline({ providers: '  other: { type: claude-code, command: [no-such-claude] }', execute: '    agent: other' }));
     const renamed = await build(project, agent);
@@ -524,7 +540,7 @@ describe('execute: interrupts and errors', () => {
     expect(project.exists('src/b.js')).toBe(false);
     expect(project.read('src/a.js')).toBe(FILES['src/a.js']);
     expect(project.exists(PATCH)).toBe(false);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 
   it('refuses a gemini API provider as the agent, saying it cannot edit files', async () => {
@@ -538,7 +554,7 @@ describe('execute: interrupts and errors', () => {
     expect(printed(result)).toContain('cannot edit files');
     expect(printed(result)).not.toMatch(/\n\s+at /);
     expect(project.exists('src/b.js')).toBe(false);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 });
 
@@ -556,7 +572,7 @@ describe('execute: agents and worktree links', () => {
     expect(call!.argv.slice(0, 2)).toEqual(['-p', '--yolo']);
     expect(call!.prompt).toContain(PLAN_STEP);
     expect(project.read('src/b.js')).toBe(GOOD['src/b.js']);
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 
   it('link makes an ignored directory visible in the worktree, and keeps it out of the patch', async () => {
@@ -570,6 +586,6 @@ describe('execute: agents and worktree links', () => {
     expect(patch).toContain('src/b.js');
     expect(patch).not.toContain('node_modules');
     expect(project.read('node_modules/dep/index.js')).toContain('dep loaded');
-    expectNoWorktree(project);
+    expectNoWorktree(project, agent);
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { git, gitSucceeds } from './git.js';
 
@@ -44,7 +45,11 @@ export class ScratchWorktree {
     rmSync(env.GIT_INDEX_FILE, { force: true });
     const hasHead = await gitSucceeds(['rev-parse', '--verify', '--quiet', 'HEAD'], { cwd: repoRoot, signal });
     await git(hasHead ? ['read-tree', 'HEAD'] : ['read-tree', '--empty'], { cwd: repoRoot, signal, env });
-    await git(['add', '--all', '--', '.'], { cwd: repoRoot, signal, env });
+    // A repository nested in the user's tree that has no commit yet cannot
+    // be added (git refuses the whole add); it is not part of this project's
+    // change anyway, so it stays out of the snapshot.
+    const nested = await untrackedRepositories(repoRoot, signal);
+    await git(['add', '--all', '--', '.', ...nested.map((dir) => `:(exclude)${dir}`)], { cwd: repoRoot, signal, env });
     // spx's own state never belongs in a snapshot (when .gitignore does not
     // already keep it out); an exclude pathspec would fail on ignored paths.
     const state = join(prefix, relative(projectRoot, stateDir));
@@ -54,8 +59,10 @@ export class ScratchWorktree {
     const base = (await git(['commit-tree', tree, ...parents, '-m', `spx: snapshot for ${node}`], { cwd: repoRoot, signal, env: authorEnv() })).trim();
     rmSync(env.GIT_INDEX_FILE, { force: true });
 
-    const path = join(stateDir, 'worktrees', `${node}-${Date.now().toString(36)}`);
-    mkdirSync(dirname(path), { recursive: true });
+    // Outside the project: a worktree inside it would be found by the
+    // project's own globs and test runners (node --test searches dot
+    // directories), and a kept one would be run as a second copy.
+    const path = mkdtempSync(join(tmpdir(), `spx-${node}-`));
     await git(['worktree', 'add', '--detach', path, base], { cwd: repoRoot, signal });
     const linked: string[] = [];
     for (const link of options.link) {
@@ -98,6 +105,15 @@ export class ScratchWorktree {
     rmSync(this.path, { recursive: true, force: true });
     await gitSucceeds(['worktree', 'prune'], { cwd: this.repoRoot, signal });
   }
+}
+
+/** Untracked, not ignored directories of the user's tree that are git repositories of their own. */
+async function untrackedRepositories(repoRoot: string, signal: AbortSignal): Promise<string[]> {
+  const listing = await git(['ls-files', '-z', '--others', '--directory', '--exclude-standard'], { cwd: repoRoot, signal });
+  return listing
+    .split('\0')
+    .filter((entry) => entry.endsWith('/') && existsSync(join(repoRoot, entry, '.git')))
+    .map((entry) => entry.slice(0, -1));
 }
 
 /** commit-tree needs an identity; a snapshot is spx's, not the user's. */
