@@ -19,26 +19,15 @@
 // Usage: npm run build && node bench/run-context.mjs [--files N] [--runs N] [--cold-runs N] [--spx path/to/bin/spx.js]
 // Plain Node, no dependencies beyond git.
 
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, spxBin, timed, workDir } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
-const work = join(here, '.work', 'context');
+const work = workDir('context');
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const index = argv.indexOf(name);
-  return index === -1 ? fallback : Number(argv[index + 1]);
-};
 const FILES = option('--files', 1000);
 const RUNS = option('--runs', 5);
 const COLD_RUNS = option('--cold-runs', 3);
-const spxBin = argv.includes('--spx') ? resolve(argv[argv.indexOf('--spx') + 1]) : join(repo, 'bin', 'spx.js');
 
 // ---------------------------------------------------------------- the tree
 
@@ -78,13 +67,9 @@ function generate() {
   }
   writeFileSync(join(work, '.gitignore'), '.spx/\n');
   writeFileSync(join(work, 'spx.yaml'), config(''));
-  const git = (...args) => {
-    const result = spawnSync('git', args, { cwd: work, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
-  };
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('-c', 'user.name=bench', '-c', 'user.email=bench@spx.invalid', 'commit', '-q', '-m', 'tree');
+  git(work, ['init', '-q', '-b', 'main']);
+  git(work, ['add', '-A']);
+  git(work, ['commit', '-q', '-m', 'tree']);
   return { files, bytes };
 }
 
@@ -102,15 +87,9 @@ nodes:
 
 // ---------------------------------------------------------------- timing
 
-function time(command, args, cwd = work) {
-  const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
-  delete env.SPX_CACHE_DIR;
-  const started = performance.now();
-  const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const ms = performance.now() - started;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-  return { ms, stdout: result.stdout };
-}
+const env = benchEnv();
+/** Runs a command (in the generated tree by default), its output kept; returns { ms, stdout }. */
+const time = (command, args, cwd = work) => timed(command, args, { cwd, env, stdout: true });
 
 const spx = (...args) => time(process.execPath, [spxBin, ...args]);
 /** spx's no-op with nothing to select or hash: what every no-op costs before any node's work. */
@@ -122,11 +101,6 @@ function spxFloor() {
   time(process.execPath, [spxBin, 'build'], dir);
   return median(Array.from({ length: RUNS }, () => time(process.execPath, [spxBin, 'build'], dir).ms));
 }
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const expectRan = (result, ran) => {
   if (!result.stdout.includes(`spx: ${ran} ran`)) throw new Error(`expected ${ran} ran, got:\n${result.stdout}`);
   return result.ms;
@@ -158,10 +132,9 @@ const nodeStart = median(Array.from({ length: RUNS }, () => time(process.execPat
 
 const cold = median(coldRuns);
 const noop = median(noopRuns);
-const fmt = (ms) => ms.toFixed(0).padStart(6);
 console.log('');
 console.log(`context node over ${files.length} files (${(bytes / 1024 / 1024).toFixed(1)} MB) copied from node_modules; times in ms`);
-console.log(`(cold: median of ${COLD_RUNS}; others: median of ${RUNS}; node ${process.version}; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+console.log(`(cold: median of ${COLD_RUNS}; others: median of ${RUNS}; ${machine()})`);
 console.log(`bundle: ${tokens}`);
 console.log('');
 console.log(`cold bundle           ${fmt(cold)}`);

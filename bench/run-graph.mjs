@@ -15,28 +15,19 @@
 // Plain Node, no dependencies.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpus, loadavg } from 'node:os';
+import { log, machine, median, nodeStartMs, option, spxBin, spxBuilt, spxDist, timed, workDir } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
-const work = join(here, '.work', 'graph');
+const work = workDir('graph');
 
 // ---------------------------------------------------------------- options
+// (--spx, another checkout's bin/spx.js, e.g. to compare with a branch: in lib.mjs)
 
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const index = argv.indexOf(name);
-  return index === -1 ? fallback : Number(argv[index + 1]);
-};
 const JOBS = option('--jobs', 2);
 const RUNS = option('--runs', 5); // no-op, one-file change, node -e 0
 const TOUCH_RUNS = option('--touch-runs', 3);
-// Another checkout's bin/spx.js, e.g. to compare with a branch.
-const spxBin = argv.includes('--spx') ? resolve(argv[argv.indexOf('--spx') + 1]) : join(repo, 'bin', 'spx.js');
 
 // ---------------------------------------------------------------- the graph
 //
@@ -113,26 +104,13 @@ function which(command) {
 
 const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
 const tools = [
-  { name: 'spx', command: process.execPath, args: [spxBin, 'build', '-j', String(JOBS)], available: existsSync(join(dirname(spxBin), '..', 'dist', 'cli', 'main.js')) ? process.execPath : undefined, missing: `${join(dirname(spxBin), '..', 'dist')} not built (run npm run build)` },
+  { name: 'spx', command: process.execPath, args: [spxBin, 'build', '-j', String(JOBS)], available: spxBuilt() ? process.execPath : undefined, missing: `${spxDist} not built (run npm run build)` },
   { name: 'ninja', command: 'ninja', args: ['-j', String(JOBS)], available: which('ninja'), missing: 'ninja not installed' },
   { name: 'make -r', command: 'make', args: ['-r', '-j', String(JOBS)], available: which('make'), missing: 'make not installed' },
 ];
 
-function time(command, args, cwd) {
-  const start = performance.now();
-  const result = spawnSync(command, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-  const ms = performance.now() - start;
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} in ${cwd} exited ${result.status ?? result.signal}:\n${String(result.stderr).slice(-2000)}`);
-  }
-  return ms;
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+/** Runs a command (its output discarded); returns wall-clock ms. */
+const time = (command, args, cwd) => timed(command, args, { cwd, env }).ms;
 
 // A check that each tool really built what it should: node i's output holds
 // its files' contents and (through its upstream) those of its chain.
@@ -142,8 +120,6 @@ function checkOutput(dir, i, mustContain) {
 }
 
 // ---------------------------------------------------------------- run
-
-const log = (line) => process.stderr.write(line + '\n');
 
 log(`spx bench: ${NODES} nodes over ${DIRS * FILES_PER_DIR} inputs, -j ${JOBS}, in ${work}`);
 rmSync(work, { recursive: true, force: true });
@@ -181,7 +157,7 @@ log(`  no-op ×${RUNS}…`);
 const nodeStartRuns = [];
 for (let r = 0; r < RUNS; r++) {
   for (const t of active) t.noopRuns.push(t.build());
-  nodeStartRuns.push(time(process.execPath, ['-e', '0'], work));
+  nodeStartRuns.push(nodeStartMs(work, env));
 }
 
 log(`  one-file change ×${RUNS}…`);
@@ -226,7 +202,7 @@ const line = (row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : c
 
 console.log('');
 console.log(`${NODES} run nodes over ${DIRS * FILES_PER_DIR} input files, -j ${JOBS}; times in ms`);
-console.log(`(no-op and 1-file change: median of ${RUNS}; touch all: median of ${TOUCH_RUNS}; node ${process.version}; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+console.log(`(no-op and 1-file change: median of ${RUNS}; touch all: median of ${TOUCH_RUNS}; ${machine()})`);
 console.log('');
 console.log(line(rows[0]));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));

@@ -12,6 +12,7 @@ import {
   snapshot,
   tempDir,
 } from './helpers/cache.js';
+import { FIVE_NODE_OUTPUTS, FIVE_NODES, FIVE_NODES_YAML, fiveNodeFiles } from './helpers/fixtures.js';
 import { cleanupProjects, createProject, statusOf, type SpxResult, type TestProject } from './helpers/project.js';
 
 afterEach(async () => {
@@ -19,60 +20,13 @@ afterEach(async () => {
   cleanupCacheDirs();
 });
 
-/**
- * Five run nodes: a file output, an executable file output, a directory
- * output with a subdirectory, a node that needs two others, and an
- * independent one. Outputs, runs.log and .spx/ are git-ignored, so a clone
- * has none of them.
- *
- *   src.txt → gen → site (dir) ─┐
- *   tool.txt → tool (exec) ─────┴→ report
- *   notes.txt → notes
- */
-const PIPELINE = `version: 1
-nodes:
-  gen:
-    kind: run
-    command: echo gen >> runs.log && cp src.txt gen.out
-    inputs: [src.txt]
-    outputs: [gen.out]
-  tool:
-    kind: run
-    command: echo tool >> runs.log && { echo '#!/bin/sh'; cat tool.txt; } > tool.sh && chmod 755 tool.sh
-    inputs: [tool.txt]
-    outputs: [tool.sh]
-  site:
-    kind: run
-    command: >-
-      echo site >> runs.log && mkdir -p site/pages && cp gen.out site/index.txt &&
-      echo 'page 1' > site/pages/one.txt && tr a-z A-Z < gen.out > site/pages/upper.txt
-    needs: [gen]
-    outputs: [site/]
-  report:
-    kind: run
-    command: echo report >> runs.log && cat site/index.txt tool.sh > report.out
-    needs: [site, tool]
-    outputs: [report.out]
-  notes:
-    kind: run
-    command: echo notes >> runs.log && sort notes.txt > notes.out
-    inputs: [notes.txt]
-    outputs: [notes.out]
-`;
+/** The five-node fixture of helpers/fixtures.ts, as a whole spx.yaml. */
+const PIPELINE = `version: 1\n${FIVE_NODES_YAML}`;
 
-const OUTPUTS = ['gen.out', 'tool.sh', 'site/', 'report.out', 'notes.out'];
-const NODES = ['gen', 'notes', 'report', 'site', 'tool'];
+const OUTPUTS = FIVE_NODE_OUTPUTS;
+const NODES = FIVE_NODES;
 const TOOL_SH = '#!/bin/sh\necho hello\n';
-
-function fixtureFiles(options: { ignoreLock?: boolean } = {}): Record<string, string> {
-  const ignored = ['runs.log', '.spx/', ...OUTPUTS, ...(options.ignoreLock ? ['spx.lock'] : [])];
-  return {
-    'src.txt': 'source\n',
-    'tool.txt': 'echo hello\n',
-    'notes.txt': 'b\na\n',
-    '.gitignore': ignored.join('\n') + '\n',
-  };
-}
+const fixtureFiles = fiveNodeFiles;
 
 /** Checkout A: the fixture, built once with its default cache (.spx/cache), committed to git. */
 async function builtCheckout(options: { ignoreLock?: boolean; cacheDir?: string } = {}): Promise<TestProject> {

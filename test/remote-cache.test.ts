@@ -4,51 +4,15 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupCacheDirs, cloneProject, commitAll, entriesIn, filesBelow, sha256, snapshot, tempDir } from './helpers/cache.js';
+import { FIVE_NODE_OUTPUTS, FIVE_NODES, FIVE_NODES_YAML, fiveNodeFiles } from './helpers/fixtures.js';
 import { cleanupProjects, createProject, statusOf, type SpxResult, type TestProject } from './helpers/project.js';
 import { startRemoteCacheServer, startSilentServer, stopRemoteCacheServers, type RemoteCacheServer } from './helpers/remote-cache.js';
 
-/**
- * Five run nodes, as in cache.test.ts: a file output, an executable one, a
- * directory output, a node that needs two others, an independent one.
- * Outputs, runs.log and .spx/ are git-ignored, so a clone has none of them.
- */
-const NODES_YAML = `nodes:
-  gen:
-    kind: run
-    command: echo gen >> runs.log && cp src.txt gen.out
-    inputs: [src.txt]
-    outputs: [gen.out]
-  tool:
-    kind: run
-    command: echo tool >> runs.log && { echo '#!/bin/sh'; cat tool.txt; } > tool.sh && chmod 755 tool.sh
-    inputs: [tool.txt]
-    outputs: [tool.sh]
-  site:
-    kind: run
-    command: >-
-      echo site >> runs.log && mkdir -p site/pages && cp gen.out site/index.txt &&
-      echo 'page 1' > site/pages/one.txt && tr a-z A-Z < gen.out > site/pages/upper.txt
-    needs: [gen]
-    outputs: [site/]
-  report:
-    kind: run
-    command: echo report >> runs.log && cat site/index.txt tool.sh > report.out
-    needs: [site, tool]
-    outputs: [report.out]
-  notes:
-    kind: run
-    command: echo notes >> runs.log && sort notes.txt > notes.out
-    inputs: [notes.txt]
-    outputs: [notes.out]
-`;
-const NODES = ['gen', 'notes', 'report', 'site', 'tool'];
-const OUTPUTS = ['gen.out', 'tool.sh', 'site/', 'report.out', 'notes.out'];
-const FILES = {
-  'src.txt': 'source\n',
-  'tool.txt': 'echo hello\n',
-  'notes.txt': 'b\na\n',
-  '.gitignore': ['runs.log', '.spx/', ...OUTPUTS].join('\n') + '\n',
-};
+/** The five-node fixture of helpers/fixtures.ts, also built by cache.test.ts. */
+const NODES_YAML = FIVE_NODES_YAML;
+const NODES = FIVE_NODES;
+const OUTPUTS = FIVE_NODE_OUTPUTS;
+const FILES = fiveNodeFiles();
 
 /** The one line a build prints when it gives the remote up. */
 const GIVEN_UP = /^! remote cache http:\/\/127\.0\.0\.1:\d+ (.*); building with the local cache only$/gm;

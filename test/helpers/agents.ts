@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { killPids, livePids } from './processes.js';
 
 /** What the stand-in agent does on a call; attempts are counted over every call it ever got. */
 export interface AgentBehaviour {
@@ -132,22 +133,11 @@ export class StandInAgent {
 
   /** Pids of live stand-in processes (their command line holds this directory). */
   alive(): number[] {
-    const result = spawnSync('pgrep', ['-f', this.bin], { encoding: 'utf8' });
-    return result.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map(Number)
-      .filter((pid) => !isZombie(pid));
+    return livePids(this.bin);
   }
 
   kill(): void {
-    for (const pid of this.alive()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    killPids(this.alive());
   }
 }
 
@@ -175,13 +165,4 @@ export function git(cwd: string, ...args: string[]): string {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killPids, livePids } from './processes.js';
 
 /** The compiled CLI: the suite runs after `npm run build`, as a user would run spx. */
 export const SPX_BIN = fileURLToPath(new URL('../../bin/spx.js', import.meta.url));
@@ -102,10 +103,8 @@ export class TestProject {
 
   /** The nodes that ran since the last call, in the order they started; empties the log. */
   takeRuns(): string[] {
-    const file = this.path('runs.log');
-    if (!existsSync(file)) return [];
-    const runs = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
-    rmSync(file);
+    const runs = this.peekRuns();
+    rmSync(this.path('runs.log'), { force: true });
     return runs;
   }
 
@@ -136,23 +135,12 @@ export class TestProject {
 
   /** Pids of live processes started by `sleepCommand` (zombies excluded). */
   survivors(): number[] {
-    const result = spawnSync('pgrep', ['-f', `sleep [0-9]+\\.${this.marker}`], { encoding: 'utf8' });
-    return result.stdout
-      .split('\n')
-      .filter((line) => line !== '')
-      .map(Number)
-      .filter((pid) => !isZombie(pid));
+    return livePids(`sleep [0-9]+\\.${this.marker}`);
   }
 
   /** Kills, by pid, whatever `sleepCommand` processes are left (after a kill -9 of spx). */
   killSurvivors(): void {
-    for (const pid of this.survivors()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    killPids(this.survivors());
   }
 }
 
@@ -220,14 +208,4 @@ export async function statusOf(project: TestProject, options: SpxOptions = {}): 
   if (result.code !== 0) throw new Error(`spx status failed (${result.code}): ${result.stderr}`);
   const parsed = JSON.parse(result.stdout) as { nodes: { name: string; state: string; reasons: string[] }[] };
   return Object.fromEntries(parsed.nodes.map(({ name, state, reasons }) => [name, { state, reasons }]));
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    // Field 3 of /proc/PID/stat, after the parenthesised command name.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
 }
