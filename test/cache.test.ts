@@ -412,6 +412,41 @@ describe('spx cache', () => {
     expect(a.takeRuns()).toEqual([]);
   });
 
+  it('prune keeps what the journal of a killed build records, not only what spx.lock does', async () => {
+    const a = await twoGenerations();
+    const cacheDir = a.path('.spx/cache');
+    const kept = referenced(a);
+    // As a build killed before it rewrote spx.lock leaves things: its records
+    // only in the journal, spx.lock still the previous one (here: empty).
+    const journal = Object.entries(a.lock().nodes).map(([node, entry]) => JSON.stringify({ node, entry }));
+    writeFileSync(a.path('.spx/journal.jsonl'), journal.join('\n') + '\n');
+    rmSync(a.path('spx.lock'));
+
+    await spxOk(a, ['cache', 'prune', '--max-size', '0']);
+
+    expect(entriesIn(cacheDir).sort()).toEqual(kept);
+  });
+
+  it('stats after a --no-cache build shows that build, not the one before it', async () => {
+    const a = await builtCheckout();
+    const b = cloneProject(a);
+    await build(b, ['-j', '2', '--cache-dir', a.path('.spx/cache')]);
+    b.write('notes.txt', 'z\n');
+    await build(b, ['--no-cache', '--cache-dir', a.path('.spx/cache')]);
+    const json = JSON.parse((await spxOk(b, ['cache', 'stats', '--json', '--cache-dir', a.path('.spx/cache')])).stdout) as {
+      lastBuild: { hits: number; misses: number };
+    };
+    expect(json.lastBuild).toMatchObject({ hits: 0, misses: 1 });
+  });
+
+  it('--force with --cache-only is a usage error: one says run again, the other run nothing', async () => {
+    const a = await builtCheckout();
+    const result = await a.spx(['build', '--force', '--cache-only']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--force and --cache-only contradict each other');
+    expect(a.takeRuns()).toEqual([]);
+  });
+
   it('prune --max-age removes entries unused for longer, never what spx.lock references', async () => {
     const a = await twoGenerations();
     const cacheDir = a.path('.spx/cache');

@@ -51,6 +51,11 @@ export class BuildState {
     return this.lock.nodes[node];
   }
 
+  /** Every recorded node, the journal's records included. */
+  entries(): LockEntry[] {
+    return Object.values(this.lock.nodes);
+  }
+
   record(node: string, entry: LockEntry | null): void {
     this.apply(node, entry);
     if (this.readOnly) return;

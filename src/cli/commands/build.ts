@@ -78,6 +78,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const jobs = parseJobs(values.jobs, availableParallelism());
   if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
+  // --force means "run it again"; --cache-only means "run nothing".
+  if (values.force && values['cache-only']) throw new UserError('--force and --cache-only contradict each other');
   const project = await openProject({ directory: values.directory, file: values.file });
   const { stateDir } = project;
   const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
@@ -150,7 +152,9 @@ export async function run(args: string[]): Promise<number> {
     await renderer.close();
     warnCache = (message) => console.error(`spx: ${message}`);
     const remoteStats = cache && 'takeStats' in cache ? cache.takeStats() : undefined;
-    if (!values['dry-run'] && cache) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
+    // Written for a --no-cache build too: `spx cache stats` must not show an
+    // older build's hits as the last build's.
+    if (!values['dry-run']) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
     return summary;
   };
   try {

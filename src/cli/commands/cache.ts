@@ -4,7 +4,7 @@ import { resolveCacheDir } from '../../cache/location.js';
 import { readLastBuildStats } from '../../cache/last-build.js';
 import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
 import type { RemoteStats } from '../../cache/tiered-cache.js';
-import { readLock } from '../../state/lockfile.js';
+import { BuildState } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
@@ -111,7 +111,9 @@ export async function run(args: string[]): Promise<number> {
       const maxAgeMs = values['max-age'] === undefined ? undefined : parseDuration(values['max-age']);
       const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size']);
       if (maxAgeMs === undefined && maxBytes === undefined) throw new UserError('spx cache prune needs --max-age, --max-size or both');
-      const keep = new Set(Object.values(readLock(root).nodes).map((entry) => entry.fingerprint as string));
+      // spx.lock and the journal of a build killed before it rewrote spx.lock.
+      const recorded = BuildState.open(root, stateDir, { readOnly: true }).entries();
+      const keep = new Set(recorded.map((entry) => entry.fingerprint as string));
       const report = pruneCache(cache, { maxAgeMs, maxBytes, keep });
       console.log(`removed ${report.removedEntries} entries and ${report.removedBlobs} blobs, freed ${formatBytes(report.freedBytes)}`);
       return EXIT.ok;
