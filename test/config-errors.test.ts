@@ -322,7 +322,7 @@ describe('loading a valid pipeline', () => {
     await writeFile(cacheFile, JSON.stringify(entry));
 
     const loaded = await loadPipeline(file);
-    expect(loaded.config.nodes['test']!.command).toBe('served from the cache');
+    expect(loaded.config.nodes['test']).toMatchObject({ command: 'served from the cache' });
   });
 
   it('misses the config cache when the text or the root changes', async () => {
@@ -335,7 +335,7 @@ describe('loading a valid pipeline', () => {
 
     const otherRoot = await tempDir();
     const fromOtherRoot = await loadPipeline(file, { root: otherRoot, stateDir: path.dirname(cacheFile) });
-    expect(fromOtherRoot.config.nodes['test']!.command).toBe('make test');
+    expect(fromOtherRoot.config.nodes['test']).toMatchObject({ command: 'make test' });
 
     await writeFile(file, [...VALID, '    env: [HOME]'].join('\n'));
     const changed = await loadPipeline(file);
@@ -382,7 +382,7 @@ describe('loading a valid pipeline', () => {
     const blocked = path.join(path.dirname(file), 'not-a-dir');
     await writeFile(blocked, '');
     const loaded = await loadPipeline(file, { stateDir: path.join(blocked, 'state') });
-    expect(loaded.config.nodes['test']!.command).toBe('make test');
+    expect(loaded.config.nodes['test']).toMatchObject({ command: 'make test' });
   });
 
   it('reads the state directory from options', async () => {

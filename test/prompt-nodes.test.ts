@@ -309,7 +309,7 @@ describe('costs: tokens per node and per build', () => {
     expect(fake.calls).toBe(2);
     const events = jsonEvents(result.stdout);
     expect(events.filter((e) => e.type === 'restored').map((e) => e.node)).toEqual(expect.arrayContaining(['spec', 'plan']));
-    const end = events.find((e) => e.type === 'build-end') as { summary: { tokens: { spent: number; saved: number } } };
+    const end = events.find((e) => e.type === 'build-end') as unknown as { summary: { tokens: { spent: number; saved: number } } };
     expect(end.summary.tokens).toEqual({ spent: 0, saved: 3500 });
     for (const file of ['AI-SPEC.md', 'AI-PLAN.md']) expect(clone.read(file)).toBe(p.read(file));
   });

@@ -300,7 +300,8 @@ describe('a remote that cannot be used never breaks the build', () => {
       },
     },
   ])('$failure: the build is green, says so in one line, and runs locally', async ({ cause, setup }) => {
-    const { env, twoFirst, after, answeredFirst } = await setup();
+    const { env, twoFirst, after, answeredFirst }: { env: Record<string, string | undefined>; twoFirst: string; after?: () => Promise<void>; answeredFirst?: boolean } =
+      await setup();
     try {
       const p = project({ team: newTeam(), timeout: 1 }, chain(twoFirst), {});
       const started = Date.now();
