@@ -7,16 +7,13 @@
 export const NODE_KINDS = ['run', 'spec', 'plan', 'context', 'execute'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
-/** A `run` node: the Makefile recipe. */
-export interface RunNodeConfig {
-  kind: 'run';
+/** What every node has, whatever its kind: the graph machinery reads only these. */
+interface NodeFields {
   /** What the node is for: shown to the user, never part of the fingerprint. */
   description?: string;
-  /** Shell command, run with `sh -c` in the project root. */
-  command: string;
   /** Files or picomatch globs, relative to the project root; changes trigger a rerun. */
   inputs: string[];
-  /** Files or directories (trailing `/`) the command writes, relative to the project root. */
+  /** Files or directories (trailing `/`) the node writes, relative to the project root. */
   outputs: string[];
   /** Nodes built first whose output changes trigger a rerun. */
   needs: string[];
@@ -26,27 +23,31 @@ export interface RunNodeConfig {
   env: string[];
 }
 
-/**
- * A `spec` or `plan` node: an instruction plus the contents of its inputs,
- * needed outputs and used bundles → one model answer, written to `output`.
- */
-export interface PromptNodeConfig {
-  kind: 'spec' | 'plan';
-  description?: string;
+/** What spec, plan and execute nodes add: an instruction, a model or agent, one output file. */
+interface InstructedNodeFields {
   /** The instruction, inline. */
   prompt?: string;
   /** The instruction, from a file relative to the project root (it triggers like an input). */
   promptFile?: string;
-  /** The provider, resolved from `provider:` or `defaults.provider`. */
+  /** The provider, resolved from `provider:` (`agent:` for execute) or the defaults. */
   provider: ResolvedProvider;
-  /** The one file the answer is written to. */
+  /** The one file written; `outputs` is `[output]`. */
   output: string;
-  /** `[output]`, so that the machinery shared by all kinds sees it. */
-  outputs: string[];
-  inputs: string[];
-  needs: string[];
-  uses: string[];
-  env: string[];
+}
+
+/** A `run` node: the Makefile recipe. */
+export interface RunNodeConfig extends NodeFields {
+  kind: 'run';
+  /** Shell command, run with `sh -c` in the project root. */
+  command: string;
+}
+
+/**
+ * A `spec` or `plan` node: an instruction plus the contents of its inputs,
+ * needed outputs and used bundles → one model answer, written to `output`.
+ */
+export interface PromptNodeConfig extends NodeFields, InstructedNodeFields {
+  kind: 'spec' | 'plan';
   /** Dependents wait until `spx approve` records the output's hash (default: true for plan). */
   review: boolean;
 }
@@ -117,15 +118,8 @@ export interface ContextRepomixOptions {
  * scratch git worktree; the verify commands run there; only a verified
  * change, captured as a patch (the output), reaches the user's tree.
  */
-export interface ExecuteNodeConfig {
+export interface ExecuteNodeConfig extends NodeFields, InstructedNodeFields {
   kind: 'execute';
-  description?: string;
-  /** Extra instruction for the agent, inline (default: pipelines/prompts/execute.md). */
-  prompt?: string;
-  /** The instruction from a file relative to the project root (it triggers like an input). */
-  promptFile?: string;
-  /** The agent, resolved from `agent:` or `defaults.agent`: a claude-code or command provider. */
-  provider: ResolvedProvider;
   /** Shell commands run in the worktree after the agent; all must pass. */
   verify: string[];
   /** How many times the agent may try (each retry is given the failing verify output). */
@@ -134,13 +128,6 @@ export interface ExecuteNodeConfig {
   setup: string[];
   /** Paths (e.g. node_modules) linked from the user's tree into the worktree, never part of the patch. */
   link: string[];
-  /** The patch file: the node's output. */
-  output: string;
-  outputs: string[];
-  inputs: string[];
-  needs: string[];
-  uses: string[];
-  env: string[];
 }
 
 export type NodeConfig = RunNodeConfig | PromptNodeConfig | ContextNodeConfig | ExecuteNodeConfig;
