@@ -1,3 +1,4 @@
+import { redact, truncate } from '../util/redact.js';
 import type { RemoteSettings } from './remote-config.js';
 
 /**
@@ -110,7 +111,8 @@ export class RemoteCache {
 
   private async expectOk(response: Response): Promise<void> {
     if (response.ok) return;
-    const said = await serverMessage(response);
+    // The server's words may echo the token: redacted before they are cut short.
+    const said = truncate(this.redact(await serverMessage(response)), 120);
     const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}${said ? `: ${said}` : ''}`;
     const { team, token, tokenVariable } = this.settings;
     if (response.status === 401 || response.status === 403 || (response.status === 400 && token === undefined)) {
@@ -127,8 +129,7 @@ export class RemoteCache {
 
   /** Belt and braces: no message leaves this class with the token in it, whatever a server echoes. */
   private redact(message: string): string {
-    const { token } = this.settings;
-    return token === undefined || token === '' ? message : message.split(token).join('***');
+    return redact(message, [this.settings.token]);
   }
 }
 
@@ -142,7 +143,7 @@ function networkCause(error: unknown): string {
   return current.message || ((current as NodeJS.ErrnoException).code ?? current.name);
 }
 
-/** What an error answer says, briefly: the API's JSON `message`, else the start of the text. */
+/** What an error answer says: the API's JSON `message`, else the text, on one line. */
 async function serverMessage(response: Response): Promise<string> {
   let text: string;
   try {
@@ -159,5 +160,5 @@ async function serverMessage(response: Response): Promise<string> {
   text = text.replace(/\s+/g, ' ').trim();
   // An HTML error page (a proxy's) says nothing a line can hold.
   if (text.startsWith('<')) return '';
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+  return text;
 }

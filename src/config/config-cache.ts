@@ -7,7 +7,7 @@ import type { PipelineConfig } from './types.js';
  * Bump whenever the schema, resolution or checks change what a given
  * spx.yaml text loads to: entries of another format are ignored.
  */
-export const CONFIG_CACHE_FORMAT = 5;
+export const CONFIG_CACHE_FORMAT = 6;
 
 const CACHE_FILE = 'config-cache.json';
 

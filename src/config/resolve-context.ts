@@ -22,6 +22,7 @@ export interface RawContextNode {
   needs?: string[];
   uses?: string[];
   env?: string[];
+  envByValue?: string[];
 }
 
 /** What every kind resolves alike (resolvePipeline computes it). */
@@ -30,6 +31,7 @@ interface CommonFields {
   needs: string[];
   uses: string[];
   env: string[];
+  envByValue: string[];
 }
 
 export interface ContextResolution {

@@ -10,7 +10,7 @@ import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 export interface RawPipeline {
   version: 1;
   vars?: Record<string, string | number | boolean>;
-  defaults?: { env?: string[]; provider?: string; agent?: string };
+  defaults?: { env?: string[]; envByValue?: string[]; provider?: string; agent?: string };
   providers?: Record<string, RawProvider>;
   nodes: Record<string, RawNode>;
   cache?: CacheConfig;
@@ -33,6 +33,7 @@ interface RawExecuteNode {
   needs?: string[];
   uses?: string[];
   env?: string[];
+  envByValue?: string[];
 }
 
 interface RawPromptNode {
@@ -46,6 +47,7 @@ interface RawPromptNode {
   needs?: string[];
   uses?: string[];
   env?: string[];
+  envByValue?: string[];
   review?: boolean;
 }
 
@@ -58,6 +60,7 @@ interface RawRunNode {
   needs?: string[];
   uses?: string[];
   env?: string[];
+  envByValue?: string[];
 }
 
 /**
@@ -104,7 +107,8 @@ export function resolvePipeline(
       inputs: (node.inputs ?? []).map((p, i) => normalisePath(substitute(p, at('inputs', i)), root)),
       needs: [...(node.needs ?? [])],
       uses: [...(node.uses ?? [])],
-      env: [...new Set([...(raw.defaults?.env ?? []), ...(node.env ?? [])])],
+      env: [...new Set([...(raw.defaults?.env ?? []), ...(node.env ?? []), ...(raw.defaults?.envByValue ?? []), ...(node.envByValue ?? [])])],
+      envByValue: [...new Set([...(raw.defaults?.envByValue ?? []), ...(node.envByValue ?? [])])],
     };
     // What spec, plan and execute nodes share: an instruction, a model or
     // agent, and one output file.

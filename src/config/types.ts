@@ -19,8 +19,14 @@ interface NodeFields {
   needs: string[];
   /** Nodes built first and read, whose changes alone do not trigger (order-only). */
   uses: string[];
-  /** Environment variables whose values enter the fingerprint. */
+  /**
+   * Environment variables that enter the fingerprint: by value, except
+   * those whose names look like secrets (see fingerprint/env.ts), which
+   * enter by presence only unless `envByValue` names them.
+   */
   env: string[];
+  /** The secret-looking variables of `env` whose values enter the fingerprint all the same. */
+  envByValue: string[];
 }
 
 /** What spec, plan and execute nodes add: an instruction, a model or agent, one output file. */
@@ -74,6 +80,7 @@ export interface ContextNodeConfig {
   /** As declared, plus `files.fromOutput`: built first and read, not triggering by itself. */
   uses: string[];
   env: string[];
+  envByValue: string[];
 }
 
 /** Which files a context bundle holds: (include ∩ contains ∩ changedSince) ∪ fromCommand ∪ fromOutput, minus exclude and ignored files. */

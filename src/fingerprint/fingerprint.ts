@@ -1,4 +1,4 @@
-import { hashBytes, hashValue, type ContentHash, type Fingerprint } from '../util/hash.js';
+import { hashValue, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { STATE_FORMAT } from '../state/lockfile.js';
 
 /**
@@ -22,7 +22,7 @@ export interface FingerprintParts {
    * `uses` nodes are absent on purpose: they are order-only.
    */
   needs: Record<string, ContentHash>;
-  /** Declared environment variables; hashed, since the values may be secrets. */
+  /** Declared environment variables, hashed (by presence only for secret-looking names: env.ts). */
   env: Record<string, ContentHash>;
 }
 
@@ -35,16 +35,6 @@ export function computeFingerprint(parts: FingerprintParts): Fingerprint {
 export function hashSettings(settings: Record<string, unknown>): Record<string, ContentHash> {
   const hashed: Record<string, ContentHash> = {};
   for (const [name, value] of Object.entries(settings)) hashed[name] = hashValue(value);
-  return hashed;
-}
-
-/** An unset variable hashes differently from an empty one. */
-export function hashEnv(names: readonly string[], env: NodeJS.ProcessEnv): Record<string, ContentHash> {
-  const hashed: Record<string, ContentHash> = {};
-  for (const name of names) {
-    const value = env[name];
-    hashed[name] = hashBytes(value === undefined ? `unset:${name}` : `set:${name}=${value}`);
-  }
   return hashed;
 }
 

@@ -1,5 +1,6 @@
 import type { LoadedPipeline } from '../config/types.js';
-import { computeFingerprint, hashEnv, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
+import { hashEnv } from '../fingerprint/env.js';
+import { computeFingerprint, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
 import { hashOutput } from '../files/output-hash.js';
 import type { InputResolver } from '../files/input-resolver.js';
@@ -95,7 +96,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     settings: hashSettings(handler.settings(config)),
     inputs,
     needs,
-    env: hashEnv(config.env, context.env),
+    env: hashEnv(config.env, config.envByValue, context.env),
   };
   const previous = state.get(node);
   const fingerprint = previous && sameParts(previous, parts) ? previous.fingerprint : computeFingerprint(parts);
