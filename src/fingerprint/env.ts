@@ -7,7 +7,7 @@ import { hashBytes, type ContentHash } from '../util/hash.js';
  * whether it is set, not by its value, unless the node names it in
  * `envByValue`.
  */
-const SECRET_LOOKING = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH/i;
+const SECRET_LOOKING = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
 
 export function looksLikeSecret(name: string): boolean {
   return SECRET_LOOKING.test(name);
