@@ -1,4 +1,4 @@
-import { redact, truncate } from '../util/redact.js';
+import { redact, truncate } from '../util/secrets.js';
 import type { RemoteSettings } from './remote-config.js';
 
 /**

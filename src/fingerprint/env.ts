@@ -1,22 +1,13 @@
 import { hashBytes, type ContentHash } from '../util/hash.js';
+import { looksLikeSecret } from '../util/secrets.js';
 
 /**
- * Names that usually hold credentials. spx.lock is committed, and an
- * unsalted sha256 of a short or guessable secret gives the secret back to
- * anyone who tries candidates; so such a variable enters the fingerprint by
- * whether it is set, not by its value, unless the node names it in
- * `envByValue`.
- */
-const SECRET_LOOKING = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
-
-export function looksLikeSecret(name: string): boolean {
-  return SECRET_LOOKING.test(name);
-}
-
-/**
- * One hash per declared variable. An unset variable hashes differently
- * from an empty one, and a secret-looking one differently by presence
- * only, so that switching a variable between the two ways reruns the node.
+ * One hash per declared variable. A secret-looking one enters by whether
+ * it is set, unless the node names it in `envByValue`: spx.lock is
+ * committed, and an unsalted sha256 of a guessable secret gives it back.
+ * An unset variable hashes differently from an empty one, and presence
+ * differently from any value, so that switching a variable between the two
+ * ways reruns the node.
  */
 export function hashEnv(names: readonly string[], byValue: readonly string[], env: NodeJS.ProcessEnv): Record<string, ContentHash> {
   const hashed: Record<string, ContentHash> = Object.create(null) as Record<string, ContentHash>;
