@@ -65,3 +65,17 @@ describe('secrets', () => {
     expect(project.read('runs.log')).toBe('a\na\n');
   });
 });
+
+describe('secrets in what a build prints', () => {
+  const secret = 'sk-live-8c1f0f6e2b7a4d3c9e5f1a2b3c4d5e6f';
+  const yaml = 'version: 1\nnodes:\n  leak:\n    kind: run\n    command: echo "calling with $SERVICE_API_KEY"; echo "auth failed for $SERVICE_API_KEY" >&2; exit 1\n    outputs: [leak.out]\n';
+
+  it.each([['plain', []], ['--json', ['--json']]])('takes secret values out of a failing node output (%s)', async (_mode, extra) => {
+    const project = createProject({}, yaml);
+    const result = await project.spx(['build', ...extra], { env: { SERVICE_API_KEY: secret } });
+    expect(result.code).toBe(1);
+    const seen = result.stdout + result.stderr;
+    expect(seen).toContain('auth failed for ***');
+    expect(seen).not.toContain('sk-live-8c1f');
+  });
+});

@@ -9,6 +9,8 @@ import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
 import { writeLastBuildStats } from '../../cache/last-build.js';
+import { RedactingRenderer } from '../../render/redacting-renderer.js';
+import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
 import { withProvider } from '../../config/override-provider.js';
@@ -119,12 +121,15 @@ export async function run(args: string[]): Promise<number> {
   const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
   const statCache = StatCache.load(pipeline.root, stateDir);
   const buildOnce = async (): Promise<BuildSummary> => {
-    const renderer = await selectRenderer({
-      json: values.json ?? false,
-      explain: (values.explain ?? false) || (values['dry-run'] ?? false),
-      verbose: values.verbose ?? false,
-      nodeCount,
-    });
+    const renderer = new RedactingRenderer(
+      await selectRenderer({
+        json: values.json ?? false,
+        explain: (values.explain ?? false) || (values['dry-run'] ?? false),
+        verbose: values.verbose ?? false,
+        nodeCount,
+      }),
+      secretValues(process.env),
+    );
     warnCache = (message) => renderer.handle({ type: 'cache-warning', message });
     let savedSeconds = 0;
     const summary = await build(
