@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
@@ -5,6 +6,8 @@ import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
 import { Graph } from '../../graph/graph.js';
 import { selectRenderer } from '../../render/select.js';
+import type { Renderer } from '../../render/renderer.js';
+import { killEveryGroup } from '../../util/child-process.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
@@ -15,7 +18,7 @@ import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 import { openProject } from '../project.js';
 
 export const help = `Usage: spx build [options] [NODE...]
@@ -52,7 +55,10 @@ Options:
   -h, --help         show this help
 
 Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
-3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error, 130 interrupted.`;
+3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).`;
+
+const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
@@ -103,13 +109,31 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // A second Ctrl-C means "now": the first is already stopping children.
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    controller.abort(signal);
+  let stoppedBy: StopSignal | undefined;
+  /** The renderer of the build under way, to leave the terminal usable on a forced exit. */
+  let current: Renderer | undefined;
+  const onSignal = (signal: StopSignal): void => {
+    if (stoppedBy === undefined) {
+      // The scheduler stops the running programs' process groups, records
+      // nothing more, and the renderer ends with the summary.
+      stoppedBy = signal;
+      controller.abort(signal);
+      return;
+    }
+    // A second signal means "now": nothing is waited for, not even a
+    // program's grace period. What finished is already in the journal.
+    killEveryGroup();
+    current?.abandon();
+    try {
+      // To the descriptor: a task list holds back what is written to the stream.
+      writeSync(2, `\nspx: stopped at once (${signal} again): running commands killed; finished nodes are recorded\n`);
+    } catch {
+      // No terminal left to tell (SIGHUP).
+    }
+    lock?.release();
+    process.exit(STOP_SIGNALS[stoppedBy]);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNAL_NAMES) process.on(signal, onSignal);
 
   // The remote's one warning goes to the renderer of the build under way.
   let warnCache = (message: string): void => console.error(`spx: ${message}`);
@@ -125,6 +149,7 @@ export async function run(args: string[]): Promise<number> {
       verbose: values.verbose ?? false,
       nodeCount,
     });
+    current = renderer;
     warnCache = (message) => renderer.handle({ type: 'cache-warning', message });
     let savedSeconds = 0;
     const summary = await build(
@@ -169,7 +194,7 @@ export async function run(args: string[]): Promise<number> {
     if (values['cache-only'] && summary.failed.length > 0) {
       console.error(`spx: --cache-only: not in the cache, so these would have to run: ${[...summary.failed, ...summary.skipped].join(', ')}`);
     }
-    if (summary.interrupted) return EXIT.interrupted;
+    if (summary.interrupted) return STOP_SIGNALS[stoppedBy ?? 'SIGINT'];
     if (summary.failed.length > 0) return EXIT.failed;
     if (summary.awaitingReview.length > 0) {
       for (const node of summary.awaitingReview) {
@@ -186,8 +211,7 @@ export async function run(args: string[]): Promise<number> {
     }
     statCache.save();
     lock?.release();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNAL_NAMES) process.off(signal, onSignal);
   }
 }
 
