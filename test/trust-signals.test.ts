@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupProjects, createProject, SPX_BIN, statusOf, waitFor, type TestProject } from './helpers/project.js';
 
@@ -140,6 +140,64 @@ describe('signals without a terminal', () => {
     const status = await statusOf(project);
     expect(status.quick!.state).toBe('fresh');
     expect(status.long).toEqual({ state: 'stale', reasons: ['never built'] });
+  });
+});
+
+describe('outputs of an interrupted command', () => {
+  it('what the interrupted command half wrote is removed, so the next build neither backs it up nor calls it edited by hand', async () => {
+    const project = createProject({ 'in.txt': 'one\n', 'page/keep.html': 'mine\n' }, '');
+    const waitIfSlow = `if [ -f slow ]; then ${project.sleepCommand(60)}; fi`;
+    const gen = `  gen:
+    kind: run
+    command: echo gen >> runs.log && echo half > gen.out && mkdir -p site && echo half > site/index.html && ${waitIfSlow} && cp in.txt gen.out && cp in.txt site/index.html
+    inputs: [in.txt]
+    outputs: [gen.out, site/]
+  untouched:
+    kind: run
+    command: echo untouched >> runs.log && ${waitIfSlow} && cp in.txt untouched.out
+    inputs: [in.txt]
+    outputs: [untouched.out]
+`;
+    project.writeConfig(`version: 1\nnodes:\n${gen}`);
+    expect((await project.spx(['build'])).code).toBe(0);
+    // A new node whose output directory already holds a file of the user's: spx has recorded none of it.
+    project.writeConfig(`version: 1
+nodes:
+${gen}  pages:
+    kind: run
+    command: echo pages >> runs.log && echo new > page/new.html && ${waitIfSlow}
+    outputs: [page/]
+`);
+    project.takeRuns();
+    project.write('in.txt', 'two\n');
+    project.write('slow', '');
+
+    const running = project.start(['build', '-j', '3']);
+    // Each command's shell and its sleep.
+    await waitFor(() => project.survivors().length === 6, 'the three commands to wait');
+    running.child.kill('SIGINT');
+    const result = await running.done;
+    expect(result.code, result.stdout + result.stderr).toBe(130);
+    expect(result.stdout).toContain('! gen: removed gen.out: the interrupted command had begun to write it');
+    expect(result.stdout).toContain('! gen: removed site/: the interrupted command had begun to write it');
+    expect(result.stdout).toContain('! pages: removed page/: the interrupted command had begun to write it');
+    expect(project.exists('gen.out')).toBe(false);
+    expect(project.exists('site')).toBe(false);
+    expect(project.exists('page/new.html')).toBe(false);
+    expect(project.read('page/keep.html')).toBe('mine\n');
+    expect(project.read('untouched.out')).toBe('one\n');
+
+    rmSync(project.path('slow'));
+    const status = await statusOf(project);
+    expect(status.gen).toEqual({ state: 'stale', reasons: ['input changed: in.txt', 'output gen.out missing', 'output site/ missing'] });
+    const again = await project.spx(['build']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('edited by hand');
+    expect(again.stdout).not.toContain('not written by spx');
+    expect(project.exists('.spx/backups')).toBe(false);
+    expect(project.read('gen.out')).toBe('two\n');
+    expect(project.read('site/index.html')).toBe('two\n');
+    expect(project.read('untouched.out')).toBe('two\n');
   });
 });
 
