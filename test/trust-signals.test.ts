@@ -27,9 +27,9 @@ interface Exit {
  * pty as keystrokes: Ctrl-C becomes SIGINT through the line discipline, as
  * for a person at a terminal.
  */
-function buildInTerminal(project: TestProject): { type(keys: string): void; output(): string; exited: Promise<Exit> } {
+function buildInTerminal(project: TestProject, args: readonly string[] = []): { type(keys: string): void; output(): string; exited: Promise<Exit> } {
   // A pty made by `script` from a pipe has no size; a task list 0 columns wide draws nothing.
-  const command = `stty cols 120 rows 40; exec '${process.execPath}' '${SPX_BIN}' build`;
+  const command = `stty cols 120 rows 40; exec '${process.execPath}' '${SPX_BIN}' build ${args.join(' ')}`;
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' };
   delete env.CI;
   delete env.SPX_CACHE_DIR;
@@ -119,6 +119,31 @@ describe('signals on a terminal', () => {
     const status = await statusOf(project);
     expect(status.quick!.state).toBe('fresh');
     expect(status.long).toEqual({ state: 'stale', reasons: ['never built'] });
+  });
+});
+
+describe('the review prompt', () => {
+  it('Ctrl-C at the review prompt exits 130 and approves nothing', async () => {
+    const project = createProject(
+      { 'USER-SPEC.md': 'count words\n' },
+      `version: 1
+providers:
+  echo: { type: echo }
+defaults: { provider: echo }
+nodes:
+  spec: { kind: spec, inputs: [USER-SPEC.md], output: AI-SPEC.md }
+  plan: { kind: plan, needs: [spec], output: AI-PLAN.md }
+`,
+    );
+    const terminal = buildInTerminal(project);
+    await waitFor(() => terminal.output().includes('Approve plan and continue? [y/N]'), 'the review prompt');
+    terminal.type(CTRL_C);
+    const exit = await within(2_000, terminal.exited);
+    expect(exit, `still running 2 s after Ctrl-C; it printed:\n${terminal.output()}`).toBeDefined();
+    expect(exit!.code, exit!.output).toBe(130);
+    expect(exit!.output).toContain('spx: interrupted at the review prompt; nothing was approved');
+    expect(exit!.output).not.toContain('internal error');
+    expect((await statusOf(project)).plan!.state).toBe('awaiting-review');
   });
 });
 

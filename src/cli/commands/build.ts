@@ -187,7 +187,12 @@ export async function run(args: string[]): Promise<number> {
     // On a terminal, the review can happen right here: approve, and the
     // build goes on to the dependents.
     while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && canAsk(values.json ?? false)) {
-      if (!(await askToApprove(pipeline, summary.awaitingReview))) break;
+      const answer = await askToApprove(pipeline, summary.awaitingReview);
+      if (answer === 'interrupted') {
+        console.log('\nspx: interrupted at the review prompt; nothing was approved');
+        return EXIT.interrupted;
+      }
+      if (answer === 'no') break;
       for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
       summary = await buildOnce();
     }
@@ -221,13 +226,17 @@ function canAsk(json: boolean): boolean {
   return !json && !isCi && process.stdin.isTTY === true && process.stdout.isTTY === true;
 }
 
-async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<boolean> {
+async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
   const { createInterface } = await import('node:readline/promises');
   const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
   const readline = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await readline.question(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
+    return /^y(es)?$/i.test(answer.trim()) ? 'yes' : 'no';
+  } catch (error) {
+    // The terminal is in raw mode while it asks: Ctrl-C reaches readline as a key, not as SIGINT.
+    if ((error as NodeJS.ErrnoException).code === 'ABORT_ERR') return 'interrupted';
+    throw error;
   } finally {
     readline.close();
   }
