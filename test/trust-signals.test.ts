@@ -27,9 +27,13 @@ interface Exit {
  * pty as keystrokes: Ctrl-C becomes SIGINT through the line discipline, as
  * for a person at a terminal.
  */
-function buildInTerminal(project: TestProject, args: readonly string[] = []): { type(keys: string): void; output(): string; exited: Promise<Exit> } {
+function buildInTerminal(
+  project: TestProject,
+  args: readonly string[] = [],
+  wrap = (spx: string): string => `exec ${spx}`,
+): { type(keys: string): void; hangUp(): void; output(): string; exited: Promise<Exit> } {
   // A pty made by `script` from a pipe has no size; a task list 0 columns wide draws nothing.
-  const command = `stty cols 120 rows 40; exec '${process.execPath}' '${SPX_BIN}' build ${args.join(' ')}`;
+  const command = `stty cols 120 rows 40; ${wrap(`'${process.execPath}' '${SPX_BIN}' build ${args.join(' ')}`)}`;
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' };
   delete env.CI;
   delete env.SPX_CACHE_DIR;
@@ -44,7 +48,13 @@ function buildInTerminal(project: TestProject, args: readonly string[] = []): { 
       resolve({ code, output });
     }),
   );
-  return { type: (keys) => void terminal.stdin!.write(keys), output: () => output, exited };
+  return {
+    type: (keys) => void terminal.stdin!.write(keys),
+    // `script` killed, the pty's master side closes: the kernel hangs the terminal up.
+    hangUp: () => void terminal.kill('SIGKILL'),
+    output: () => output,
+    exited,
+  };
 }
 
 /** Resolves with the exit, or with `undefined` if it takes longer than `ms`. */
@@ -119,6 +129,22 @@ describe('signals on a terminal', () => {
     const status = await statusOf(project);
     expect(status.quick!.state).toBe('fresh');
     expect(status.long).toEqual({ state: 'stale', reasons: ['never built'] });
+  });
+});
+
+describe('a terminal that closes', () => {
+  it('stops the build as Ctrl-C does and exits 129, without the crash Node 20 has writing to a hung-up terminal', async () => {
+    const project = interruptibleProject();
+    // The shell around spx passes the hang-up on to it, as a login shell does, and reports spx's exit code.
+    const terminal = buildInTerminal(project, [], (spx) => `trap 'kill -HUP $spx' HUP; ${spx} 2> spx-stderr & spx=$!; wait $spx; wait $spx; echo $? > spx-exit`);
+    await waitFor(() => project.survivors().length === LONG_PROCESSES, 'both sleeps of "long" to start');
+    await waitFor(() => terminal.output().includes('long'), 'the task list to show "long"');
+    terminal.hangUp();
+    await waitFor(() => project.exists('spx-exit'), 'spx to exit', 5_000);
+    expect(project.read('spx-exit').trim()).toBe('129');
+    expect(project.read('spx-stderr')).toBe('');
+    await waitFor(() => project.survivors().length === 0, 'no process of "long" to be left', 1_000);
+    expect(Object.keys(project.lock().nodes)).toEqual(['quick']);
   });
 });
 

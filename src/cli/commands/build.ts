@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
@@ -131,6 +131,7 @@ export async function run(args: string[]): Promise<number> {
       // No terminal left to tell (SIGHUP).
     }
     lock?.release();
+    if (stoppedBy === 'SIGHUP' || signal === 'SIGHUP') letGoOfTheTerminal();
     process.exit(STOP_SIGNALS[stoppedBy]);
   };
   for (const signal of STOP_SIGNAL_NAMES) process.on(signal, onSignal);
@@ -217,6 +218,24 @@ export async function run(args: string[]): Promise<number> {
     statCache.save();
     lock?.release();
     for (const signal of STOP_SIGNAL_NAMES) process.off(signal, onSignal);
+    if (stoppedBy === 'SIGHUP') letGoOfTheTerminal();
+  }
+}
+
+/**
+ * After a hang-up, the terminal spx started on is gone. Node 20 restores a
+ * terminal's settings on exit and aborts with an assertion when it cannot
+ * (nodejs/node#51519, fixed in later Node); it skips descriptors the program
+ * closed.
+ */
+function letGoOfTheTerminal(): void {
+  for (const [fd, stream] of [[0, process.stdin], [1, process.stdout], [2, process.stderr]] as const) {
+    if (!stream.isTTY) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
   }
 }
 
