@@ -39,7 +39,8 @@ New here? spx init writes spx.yaml and USER-SPEC.md; spx build --provider echo
 then rehearses the pipeline offline, up to its review gate.
 
 Exit codes: 0 success, 1 a node failed, 2 usage or pipeline error, 3 stopped
-at a review gate (spx approve NODE), 130 interrupted.
+at a review gate (spx approve NODE), 130 interrupted (143 on SIGTERM, 129 on
+SIGHUP).
 
 Run 'spx <command> --help' for a command's options.`;
 
@@ -79,6 +80,22 @@ function version(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
 }
+
+/**
+ * A reader that goes away (`spx build | head -1`) or a terminal that closes
+ * makes writes fail (EPIPE, EIO). Output then ends quietly: later writes are
+ * dropped, and whatever spx was doing goes on. For a build that means it
+ * finishes and records every node, as `spx build > /dev/null` would: the
+ * reader lost interest in the output, not in the build, and a build stopped
+ * halfway through a node leaves outputs no record accounts for. (make, killed
+ * by SIGPIPE at its next write, leaves exactly that; Node ignores SIGPIPE.)
+ */
+function dropOutputOnceClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', () => undefined);
+}
+
+dropOutputOnceClosed(process.stdout);
+dropOutputOnceClosed(process.stderr);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -10,4 +10,6 @@ export class JsonRenderer implements Renderer {
   }
 
   async close(): Promise<void> {}
+
+  abandon(): void {}
 }

@@ -75,6 +75,8 @@ export class PlainRenderer implements Renderer {
   }
 
   async close(): Promise<void> {}
+
+  abandon(): void {}
 }
 
 function writeOutput(out: NodeJS.WritableStream, output: string): void {

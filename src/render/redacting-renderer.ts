@@ -22,6 +22,10 @@ export class RedactingRenderer implements Renderer {
   close(): Promise<void> {
     return this.inner.close();
   }
+
+  abandon(): void {
+    this.inner.abandon();
+  }
 }
 
 /** Events are plain data: strings, numbers, arrays and records of them. */

@@ -5,6 +5,11 @@ export interface Renderer {
   handle(event: BuildEvent): void;
   /** Resolves once everything has been written (a task list may lag behind the events). */
   close(): Promise<void>;
+  /**
+   * Leaves the terminal usable at once, for an exit that cannot wait for
+   * `close` (a second Ctrl-C): a live display stops and shows the cursor again.
+   */
+  abandon(): void;
 }
 
 export interface RenderOptions {

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { Listr, ListrTaskWrapper } from 'listr2';
 import type { BuildEvent } from '../scheduler/events.js';
 import { summaryLine } from './plain.js';
@@ -14,6 +15,9 @@ type Settled =
 // titles and output, which every renderer supports.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Task = ListrTaskWrapper<unknown, any, any>;
+
+/** What listr2 writes when it ends, to undo its hiding of the cursor. */
+const SHOW_CURSOR = '\x1b[?25h';
 
 /** On a terminal with at most this many nodes, a live task list; past it, plain lines. */
 export const TASK_LIST_MAX_NODES = 50;
@@ -108,6 +112,9 @@ export class TaskListRenderer implements Renderer {
         break;
       case 'build-end':
         this.summary = summaryLine(event);
+        // No event comes after this one: a node still without an outcome
+        // would keep its spinner, and `close` would wait for it, forever.
+        for (const settle of this.settle.values()) settle({ state: 'skipped', why: 'not built' });
         break;
     }
   }
@@ -117,6 +124,20 @@ export class TaskListRenderer implements Renderer {
     for (const note of this.notes) this.options.out.write(note + '\n');
     for (const failure of this.failures) this.options.out.write(failure.endsWith('\n') ? failure : failure + '\n');
     if (this.summary) this.options.out.write(this.summary + '\n');
+  }
+
+  abandon(): void {
+    // listr2 hid the cursor when it started drawing and shows it again only
+    // when the list ends, which an exit now would not wait for. Until then
+    // it holds back what others write to the stream, so this goes to the
+    // file descriptor.
+    if (this.finished === undefined) return;
+    const { fd } = this.options.out as { fd?: unknown };
+    try {
+      if (typeof fd === 'number') writeSync(fd, SHOW_CURSOR);
+    } catch {
+      // The terminal is gone (SIGHUP): no cursor to show.
+    }
   }
 
   private start(nodes: readonly string[]): void {

@@ -160,6 +160,8 @@ export async function build(
         active++;
         void regenerateNode(node, result, runner).then((outcome) => {
           active--;
+          // Said, like any node not built: a task list waits for every node's outcome.
+          if (outcome === 'interrupted') emit({ type: 'skipped', node, because: 'the build was interrupted' });
           finish(node, outcome === 'interrupted' ? 'skipped' : outcome);
           pump();
         });

@@ -14,6 +14,7 @@ import type { ContentHash } from '../util/hash.js';
 import { CACHE_FORMAT } from '../cache/cache.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink } from './events.js';
+import { removeWhatTheRunWrote, snapshotOutputs, type OutputSnapshot } from './interrupted-outputs.js';
 import { OutputBuffer } from './output-buffer.js';
 
 export interface NodeRunnerContext {
@@ -44,6 +45,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
   const output = new OutputBuffer();
+  let beforeRun: OutputSnapshot | undefined;
   try {
     // Without its inputs the fingerprint means nothing: neither restore nor run.
     if (evaluation.selectionError !== undefined) throw new NodeFailure(evaluation.selectionError);
@@ -71,6 +73,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
     }
 
     emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
+    beforeRun = snapshotOutputs(pipeline.root, config.outputs);
     const metrics = await handler.run(config, runContext);
     context.resolver.invalidate();
     const entry = { ...collectOutputs(node, context), ...(metrics ? { metrics } : {}) };
@@ -80,11 +83,23 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
     emit({ type: 'success', node, seconds, output: output.text(), metrics: metrics ?? {} });
     return 'ran';
   } catch (error) {
-    if (context.signal.aborted) return 'interrupted';
+    if (context.signal.aborted) {
+      if (beforeRun) removeHalfWritten(node, beforeRun, context);
+      return 'interrupted';
+    }
     const message = error instanceof NodeFailure ? error.message : `internal error: ${String(error)}`;
     emit({ type: 'failure', node, message, output: output.text(), seconds: elapsed() });
     return 'failed';
   }
+}
+
+function removeHalfWritten(node: string, before: OutputSnapshot, context: NodeRunnerContext): void {
+  const { pipeline, state } = context;
+  const declared = pipeline.config.nodes[node]!.outputs;
+  for (const output of removeWhatTheRunWrote(pipeline.root, declared, before, state.get(node) !== undefined)) {
+    context.emit({ type: 'warning', node, message: `removed ${output}: the interrupted command had begun to write it` });
+  }
+  context.resolver.invalidate();
 }
 
 /** The files the nodes this one needs or uses wrote, directory outputs expanded. */

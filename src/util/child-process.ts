@@ -23,8 +23,25 @@ export interface ProcessResult {
   spawnError: NodeJS.ErrnoException | undefined;
 }
 
-/** After SIGTERM, how long a process may take to clean up before SIGKILL. */
-const KILL_GRACE_MS = 3000;
+/** After a timeout's SIGTERM, how long a process may take to clean up before SIGKILL. */
+const TIMEOUT_GRACE_MS = 3000;
+/**
+ * After Ctrl-C's SIGTERM, a shorter grace: a person is waiting, and spx
+ * promises to be back at the prompt within 2 s even when a program ignores
+ * SIGTERM.
+ */
+const INTERRUPT_GRACE_MS = 1000;
+
+/** The process groups of the programs running now, for `killEveryGroup`. */
+const liveGroups = new Set<number>();
+
+/**
+ * SIGKILLs the process group of every program still running, at once: for a
+ * second Ctrl-C, after which spx exits without waiting for anything.
+ */
+export function killEveryGroup(): void {
+  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+}
 
 /**
  * Runs a program in its own process group, so that on Ctrl-C or a timeout
@@ -48,24 +65,26 @@ export async function runProcess(file: string, args: readonly string[], options:
     buffer: options.buffer ?? true,
     maxBuffer: 256 * 1024 * 1024,
   });
+  if (child.pid !== undefined) liveGroups.add(child.pid);
   child.stdout?.on('data', (chunk: Buffer) => options.onOutput?.('stdout', chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => options.onOutput?.('stderr', chunk.toString()));
 
   let killTimer: NodeJS.Timeout | undefined;
   let timedOut = false;
-  const stopGroup = (): void => {
+  const stopGroup = (graceMs: number): void => {
     signalGroup(child.pid, 'SIGTERM');
-    killTimer ??= setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+    killTimer ??= setTimeout(() => signalGroup(child.pid, 'SIGKILL'), graceMs);
     killTimer.unref();
   };
+  const interrupt = (): void => stopGroup(INTERRUPT_GRACE_MS);
   const timeout =
     options.timeoutMs === undefined
       ? undefined
       : setTimeout(() => {
           timedOut = true;
-          stopGroup();
+          stopGroup(TIMEOUT_GRACE_MS);
         }, options.timeoutMs);
-  options.signal.addEventListener('abort', stopGroup, { once: true });
+  options.signal.addEventListener('abort', interrupt, { once: true });
   try {
     const result = await child;
     const spawnError = result.failed && result.exitCode === undefined && !result.signal ? (result.cause as NodeJS.ErrnoException | undefined) : undefined;
@@ -79,12 +98,13 @@ export async function runProcess(file: string, args: readonly string[], options:
       spawnError,
     };
   } finally {
-    options.signal.removeEventListener('abort', stopGroup);
+    options.signal.removeEventListener('abort', interrupt);
     if (timeout) clearTimeout(timeout);
     if (killTimer) clearTimeout(killTimer);
     // The program may be gone while something it started in the background
     // still runs in its group: an interrupted build leaves nothing behind.
     if (options.signal.aborted || timedOut) signalGroup(child.pid, 'SIGKILL');
+    if (child.pid !== undefined) liveGroups.delete(child.pid);
   }
 }
 

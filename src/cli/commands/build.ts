@@ -1,3 +1,4 @@
+import { closeSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
@@ -5,6 +6,8 @@ import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
 import { Graph } from '../../graph/graph.js';
 import { selectRenderer } from '../../render/select.js';
+import type { Renderer } from '../../render/renderer.js';
+import { killEveryGroup } from '../../util/child-process.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
@@ -17,7 +20,7 @@ import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 import { openProject } from '../project.js';
 
 export const help = `Usage: spx build [options] [NODE...]
@@ -54,7 +57,10 @@ Options:
   -h, --help         show this help
 
 Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
-3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error, 130 interrupted.`;
+3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).`;
+
+const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('build', args, {
@@ -105,13 +111,32 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // A second Ctrl-C means "now": the first is already stopping children.
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    controller.abort(signal);
+  let stoppedBy: StopSignal | undefined;
+  /** The renderer of the build under way, to leave the terminal usable on a forced exit. */
+  let current: Renderer | undefined;
+  const onSignal = (signal: StopSignal): void => {
+    if (stoppedBy === undefined) {
+      // The scheduler stops the running programs' process groups, records
+      // nothing more, and the renderer ends with the summary.
+      stoppedBy = signal;
+      controller.abort(signal);
+      return;
+    }
+    // A second signal means "now": nothing is waited for, not even a
+    // program's grace period. What finished is already in the journal.
+    killEveryGroup();
+    current?.abandon();
+    try {
+      // To the descriptor: a task list holds back what is written to the stream.
+      writeSync(2, `\nspx: stopped at once (${signal} again): running commands killed; finished nodes are recorded\n`);
+    } catch {
+      // No terminal left to tell (SIGHUP).
+    }
+    lock?.release();
+    if (stoppedBy === 'SIGHUP' || signal === 'SIGHUP') letGoOfTheTerminal();
+    process.exit(STOP_SIGNALS[stoppedBy]);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNAL_NAMES) process.on(signal, onSignal);
 
   // The remote's one warning goes to the renderer of the build under way.
   let warnCache = (message: string): void => console.error(`spx: ${message}`);
@@ -130,6 +155,7 @@ export async function run(args: string[]): Promise<number> {
       }),
       secretValues(process.env),
     );
+    current = renderer;
     warnCache = (message) => renderer.handle({ type: 'cache-warning', message });
     let savedSeconds = 0;
     const summary = await build(
@@ -167,14 +193,19 @@ export async function run(args: string[]): Promise<number> {
     // On a terminal, the review can happen right here: approve, and the
     // build goes on to the dependents.
     while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && canAsk(values.json ?? false)) {
-      if (!(await askToApprove(pipeline, summary.awaitingReview))) break;
+      const answer = await askToApprove(pipeline, summary.awaitingReview);
+      if (answer === 'interrupted') {
+        console.log('\nspx: interrupted at the review prompt; nothing was approved');
+        return EXIT.interrupted;
+      }
+      if (answer === 'no') break;
       for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
       summary = await buildOnce();
     }
     if (values['cache-only'] && summary.failed.length > 0) {
       console.error(`spx: --cache-only: not in the cache, so these would have to run: ${[...summary.failed, ...summary.skipped].join(', ')}`);
     }
-    if (summary.interrupted) return EXIT.interrupted;
+    if (summary.interrupted) return STOP_SIGNALS[stoppedBy ?? 'SIGINT'];
     if (summary.failed.length > 0) return EXIT.failed;
     if (summary.awaitingReview.length > 0) {
       for (const node of summary.awaitingReview) {
@@ -191,8 +222,25 @@ export async function run(args: string[]): Promise<number> {
     }
     statCache.save();
     lock?.release();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNAL_NAMES) process.off(signal, onSignal);
+    if (stoppedBy === 'SIGHUP') letGoOfTheTerminal();
+  }
+}
+
+/**
+ * After a hang-up, the terminal spx started on is gone. Node 20 restores a
+ * terminal's settings on exit and aborts with an assertion when it cannot
+ * (nodejs/node#51519, fixed in later Node); it skips descriptors the program
+ * closed.
+ */
+function letGoOfTheTerminal(): void {
+  for (const [fd, stream] of [[0, process.stdin], [1, process.stdout], [2, process.stderr]] as const) {
+    if (!stream.isTTY) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
   }
 }
 
@@ -202,13 +250,17 @@ function canAsk(json: boolean): boolean {
   return !json && !isCi && process.stdin.isTTY === true && process.stdout.isTTY === true;
 }
 
-async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<boolean> {
+async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
   const { createInterface } = await import('node:readline/promises');
   const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
   const readline = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await readline.question(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
+    return /^y(es)?$/i.test(answer.trim()) ? 'yes' : 'no';
+  } catch (error) {
+    // The terminal is in raw mode while it asks: Ctrl-C reaches readline as a key, not as SIGINT.
+    if ((error as NodeJS.ErrnoException).code === 'ABORT_ERR') return 'interrupted';
+    throw error;
   } finally {
     readline.close();
   }
