@@ -6,6 +6,7 @@ import { remoteOffWarning } from './remote-config.js';
 import type { LocalCache } from './local-cache.js';
 import { RemoteCacheAborted, RemoteCacheError, type RemoteCache } from './remote-cache.js';
 import { artifactTag, verifyArtifactTag } from './signing.js';
+import { checkEntry } from './verify-entry.js';
 
 /** What the remote did for one build, for `spx cache stats`. */
 export interface RemoteStats {
@@ -88,8 +89,8 @@ export class TieredCache implements Cache {
     return this.local.lookup(fingerprint);
   }
 
-  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult {
-    return this.local.restore(fingerprint, entry, root);
+  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string, declared: readonly string[]): RestoreResult {
+    return this.local.restore(fingerprint, entry, root, declared);
   }
 
   store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void {
@@ -205,13 +206,11 @@ export class TieredCache implements Cache {
       }
     }
     const artifact = await unpackArtifact(fingerprint, fetched.bytes);
-    // The fingerprint covers the declared outputs, so the right entry names
-    // exactly these; any other would write where this node does not.
-    const listed = Object.keys(artifact.entry.outputs).sort();
-    if (listed.length !== outputs.length || [...outputs].sort().some((output, i) => output !== listed[i])) {
-      throw new ArtifactError(`it lists other outputs (${listed.join(', ')}) than the node declares`);
-    }
-    return artifact;
+    // Checked as a local entry is, before it goes into the local cache: a
+    // malformed one must not stay there to fail every later build.
+    const check = checkEntry(artifact.entry, outputs);
+    if (!check.ok) throw new ArtifactError(check.problem);
+    return { ...artifact, entry: check.entry };
   }
 
   private async upload(fingerprint: Fingerprint, entry: CacheEntry): Promise<void> {
