@@ -157,12 +157,15 @@ describe('a forged local cache entry', () => {
     expect(readFileSync(path.join(outside, 'precious.txt'), 'utf8')).toBe('mine\n');
   }, 90_000);
 
-  it('whose blob was replaced by a FIFO does not hang the build: the node runs, the FIFO is removed', async () => {
+  it('whose blob or entry was replaced by a FIFO does not hang the build: the nodes run, and store their entries again', async () => {
     const { project, v1, cacheDir } = await builtTwice();
     const blob = blobFile(cacheDir, 'gen 1\n');
     rmSync(blob);
     execFileSync('mkfifo', [blob]);
     expect(existsSync(entryFile(cacheDir, v1.a!))).toBe(true);
+    // And g's entry itself: a FIFO is no entry, so a plain miss.
+    rmSync(entryFile(cacheDir, v1.g!));
+    execFileSync('mkfifo', [entryFile(cacheDir, v1.g!)]);
 
     const running = project.start(['build'], { env: { V: '1' } });
     const killer = setTimeout(() => running.child.kill('SIGKILL'), 20_000);
@@ -171,9 +174,11 @@ describe('a forged local cache entry', () => {
 
     expect(result.signal).toBeNull();
     expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(project.peekRuns().sort()).toEqual(['a', 'g']);
     expectRefused(result.stdout, project, 'a', /blob \w+ of out\.txt is not a regular file \(removed\)$/);
     expect(project.read('out.txt')).toBe('gen 1\n');
     expect(statSync(blob).isFile()).toBe(true);
+    expect(statSync(entryFile(cacheDir, v1.g!)).isFile()).toBe(true);
   }, 90_000);
 
   it('with a setuid mode (0o6777) is refused and restores no setuid file', async () => {
