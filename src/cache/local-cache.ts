@@ -62,8 +62,11 @@ export class LocalCache implements Cache {
     const verified = check.entry;
     // The project's own symlinks are data too: a committed `docs -> ~` must
     // not turn a restore into a write outside the project.
+    const realRoot = realpathSync(root);
     for (const output of declared) {
-      const problem = isDirectoryOutput(output) ? unsafeTarget(root, output.slice(0, -1), 'directory') : unsafeTarget(root, output, 'file');
+      const problem = isDirectoryOutput(output)
+        ? unsafeTarget(root, realRoot, output.slice(0, -1), 'directory')
+        : unsafeTarget(root, realRoot, output, 'file');
       if (problem) return { ok: false, problem };
     }
     const contents = new Map<string, Buffer>();
@@ -96,7 +99,7 @@ export class LocalCache implements Cache {
         for (const file of files) {
           // Checked again as written: nothing below a fresh directory should
           // be a link, unless something else is writing there right now.
-          const problem = unsafeTarget(root, file.path, 'file');
+          const problem = unsafeTarget(root, realRoot, file.path, 'file');
           if (problem) return { ok: false, problem };
           const target = join(root, file.path);
           // A rename replaces a symlink at the target; it never writes through it.
@@ -181,32 +184,29 @@ export function readRegularFile(path: string): Buffer | 'missing' | 'not a regul
  * exists stays inside the real root. A file output's own last component may
  * be a symlink: the restore renames over it, replacing the link.
  */
-function unsafeTarget(root: string, path: string, kind: 'file' | 'directory'): string | undefined {
+function unsafeTarget(root: string, realRoot: string, path: string, kind: 'file' | 'directory'): string | undefined {
   const parts = path.split('/');
   let current = root;
   let existing = root;
-  for (const [index, part] of parts.entries()) {
-    current = join(current, part);
-    const stats = lstatSync(current, { throwIfNoEntry: false });
-    if (stats === undefined) break;
-    const shown = parts.slice(0, index + 1).join('/');
-    const last = index === parts.length - 1;
-    if (stats.isSymbolicLink()) {
-      if (last && kind === 'file') break;
-      return `${shown} is a symbolic link; spx does not restore through one`;
-    }
-    if (!last && !stats.isDirectory()) return `${shown} is not a directory`;
-    if (last && kind === 'file' && stats.isDirectory()) return `${shown} is a directory, not a file`;
-    existing = current;
-  }
-  let realRoot: string;
-  let real: string;
   try {
-    realRoot = realpathSync(root);
-    real = realpathSync(existing);
+    for (const [index, part] of parts.entries()) {
+      current = join(current, part);
+      const stats = lstatSync(current, { throwIfNoEntry: false });
+      if (stats === undefined) break;
+      const shown = parts.slice(0, index + 1).join('/');
+      const last = index === parts.length - 1;
+      if (stats.isSymbolicLink()) {
+        if (last && kind === 'file') break;
+        return `${shown} is a symbolic link; spx does not restore through one`;
+      }
+      if (!last && !stats.isDirectory()) return `${shown} is not a directory`;
+      if (last && kind === 'file' && stats.isDirectory()) return `${shown} is a directory, not a file`;
+      existing = current;
+    }
+    const real = realpathSync(existing);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) return `${path} leads outside the project`;
   } catch (error) {
-    return `cannot resolve ${path}: ${(error as Error).message}`;
+    return `cannot check ${path}: ${(error as Error).message}`;
   }
-  if (real !== realRoot && !real.startsWith(realRoot + sep)) return `${path} leads outside the project`;
   return undefined;
 }

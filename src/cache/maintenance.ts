@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { hashBytes } from '../util/hash.js';
 import { readRegularFile, type LocalCache } from './local-cache.js';
-import { checkEntry, type EntryCheck } from './verify-entry.js';
+import { checkEntry, HASH, type EntryCheck } from './verify-entry.js';
 
 export interface EntryInfo {
   fingerprint: string;
@@ -24,7 +24,6 @@ export interface Inventory {
 /** Temp files older than this were left by a killed process. */
 const ABANDONED_TEMP_MS = 60 * 60 * 1000;
 
-const BLOB = /^[0-9a-f]{64}$/;
 const ENTRY = /^([0-9a-f]{64})\.json$/;
 /** What writeFileAtomic and storeBlob leave when killed: the name, `.tmp-`, the pid and a counter. */
 const TEMP = /^[0-9a-f]{64}(\.json)?\.tmp-\d+-[0-9a-f]+$/;
@@ -38,7 +37,7 @@ const TEMP = /^[0-9a-f]{64}(\.json)?\.tmp-\d+-[0-9a-f]+$/;
 export function takeInventory(cache: LocalCache): Inventory {
   const blobs = new Map<string, number>();
   for (const { name, size } of layoutFiles(cache.directory, 'blobs')) {
-    if (BLOB.test(name)) blobs.set(name, size);
+    if (HASH.test(name)) blobs.set(name, size);
   }
   const entries: EntryInfo[] = [];
   for (const { path, name, size, mtimeMs } of layoutFiles(cache.directory, 'entries')) {

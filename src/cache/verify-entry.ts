@@ -58,7 +58,7 @@ export function checkEntry(value: unknown, declared?: readonly string[]): EntryC
  * relative, posix, no empty, `.` or `..` component, no control character,
  * nothing in `.git` (a hook is code git runs), not spx's own files.
  */
-export function pathProblem(path: string): string | undefined {
+function pathProblem(path: string): string | undefined {
   if (path === '' || path.length > MAX_PATH) return 'is empty or too long';
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'holds a control character';
   if (path.startsWith('/')) return 'is absolute';
@@ -79,13 +79,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A value from the entry, for a one-line message: JSON, so that no control character reaches the terminal. */
+function brief(value: unknown): string {
+  return (JSON.stringify(value) ?? 'undefined').slice(0, 20);
+}
+
 function show(path: string): string {
   return JSON.stringify(path.length > 80 ? `${path.slice(0, 80)}…` : path);
 }
 
 function checked(value: unknown, declared: readonly string[] | undefined): CacheEntry {
   if (!isRecord(value)) fail('it is not an object');
-  if (value.format !== CACHE_FORMAT) fail(`it is of cache format ${String(value.format).slice(0, 20)}, not ${CACHE_FORMAT}`);
+  if (value.format !== CACHE_FORMAT) fail(`it is of cache format ${brief(value.format)}, not ${CACHE_FORMAT}`);
   const cost = value.cost;
   if (!isRecord(cost) || typeof cost.seconds !== 'number' || !Number.isFinite(cost.seconds) || cost.seconds < 0) fail('its cost is malformed');
   if (!isRecord(value.outputs)) fail('it has no outputs');
@@ -125,7 +130,7 @@ function checkedOutput(declared: string, value: unknown): { hash: ContentHash; f
     seen.add(path);
     // Permission bits only: a cache must not hand out setuid programs.
     if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-      fail(`the mode of ${show(path)} (${String(mode).slice(0, 20)}) is not plain permission bits`);
+      fail(`the mode of ${show(path)} (${brief(mode)}) is not plain permission bits`);
     }
     files.push({ path, hash: file.hash as ContentHash, mode });
   }
