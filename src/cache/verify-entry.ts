@@ -15,9 +15,11 @@ export type EntryCheck = { ok: true; entry: CacheEntry } | { ok: false; problem:
 export const HASH = /^[0-9a-f]{64}$/;
 
 /**
- * What node kinds report (prompt and execute: a model call's usage; context:
- * the bundle's size), each a number or a string. An unknown key is dropped;
- * a known one with another value makes the entry malformed.
+ * What node kinds report (prompt and execute: a model call's usage and the
+ * files a patch changed; context: the bundle's size), each a number or a
+ * string. An unknown key is dropped; a known one with another value makes
+ * the entry malformed. A kind that reports a new metric adds it here, or a
+ * restore loses it.
  */
 const METRICS: Readonly<Record<string, 'number' | 'string'>> = {
   provider: 'string',
@@ -28,6 +30,7 @@ const METRICS: Readonly<Record<string, 'number' | 'string'>> = {
   costUsd: 'number',
   turns: 'number',
   attempts: 'number',
+  filesChanged: 'number',
   tokens: 'number',
   files: 'number',
   bytes: 'number',
