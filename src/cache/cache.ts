@@ -23,7 +23,8 @@ export interface CacheEntry {
   metrics?: Record<string, number | string>;
 }
 
-export type RestoreResult = { ok: true } | { ok: false; problem: string };
+/** Restored: the entry as checked (modes, metrics), to record; or refused, and why. */
+export type RestoreResult = { ok: true; entry: CacheEntry } | { ok: false; problem: string };
 
 /** What a further tier had: the entry, now in this cache; or nothing, and maybe why. */
 export type FetchResult = { entry: CacheEntry; problem?: undefined } | { entry: undefined; problem?: string };
@@ -37,11 +38,13 @@ export interface Cache {
   readonly location: string;
   lookup(fingerprint: Fingerprint): CacheEntry | undefined;
   /**
-   * Writes the entry's files into the project, each checked against its
-   * hash first; a corrupt entry is removed and reported, and nothing of it
-   * is written.
+   * Writes the entry's files into the project after checking all of it
+   * (verify-entry.ts): it lists exactly the node's `declared` outputs, each
+   * blob is a regular file matching its hash, no path leads through a
+   * symlink. A refused entry is removed and reported, and nothing of it is
+   * written.
    */
-  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult;
+  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string, declared: readonly string[]): RestoreResult;
   store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void;
   /** Starts fetching an entry a node will soon ask for, in the background (remote tiers). */
   prefetch?(fingerprint: Fingerprint, outputs: readonly string[]): void;

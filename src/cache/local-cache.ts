@@ -1,9 +1,11 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, utimesSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
+import { isDirectoryOutput } from '../files/output-hash.js';
 import { CACHE_FORMAT, type Cache, type CacheEntry, type RestoreResult } from './cache.js';
+import { checkEntry } from './verify-entry.js';
 
 /**
  * The on-disk cache: `blobs/ab/<sha256>` holds file contents once however
@@ -29,13 +31,15 @@ export class LocalCache implements Cache {
 
   lookup(fingerprint: Fingerprint): CacheEntry | undefined {
     const path = this.entryPath(fingerprint);
+    const read = readRegularFile(path);
+    if (typeof read === 'string') return undefined;
     let entry: CacheEntry;
     try {
-      entry = JSON.parse(readFileSync(path, 'utf8')) as CacheEntry;
+      entry = JSON.parse(read.toString('utf8')) as CacheEntry;
     } catch {
       return undefined;
     }
-    if (entry.format !== CACHE_FORMAT) return undefined;
+    if (typeof entry !== 'object' || entry === null || entry.format !== CACHE_FORMAT) return undefined;
     // The entry's mtime is its last use: `spx cache prune --max-age` keeps
     // what builds still hit.
     const now = new Date();
@@ -47,48 +51,66 @@ export class LocalCache implements Cache {
     return entry;
   }
 
-  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult {
+  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string, declared: readonly string[]): RestoreResult {
+    // The directory may be shared with other jobs or restored from CI: an
+    // entry, damaged or forged, is checked whole before anything is written.
+    const check = checkEntry(entry, declared);
+    if (!check.ok) {
+      this.remove(fingerprint);
+      return { ok: false, problem: `${check.problem} (removed)` };
+    }
+    const verified = check.entry;
+    // The project's own symlinks are data too: a committed `docs -> ~` must
+    // not turn a restore into a write outside the project.
+    const realRoot = realpathSync(root);
+    for (const output of declared) {
+      const problem = isDirectoryOutput(output)
+        ? unsafeTarget(root, realRoot, output.slice(0, -1), 'directory')
+        : unsafeTarget(root, realRoot, output, 'file');
+      if (problem) return { ok: false, problem };
+    }
     const contents = new Map<string, Buffer>();
-    for (const [declared, output] of Object.entries(entry.outputs)) {
+    for (const output of Object.values(verified.outputs)) {
       for (const file of output.files) {
-        // The directory may be shared with other jobs or restored from CI:
-        // an entry, damaged or forged, must not make spx write outside the
-        // project or beside the output it names.
-        if (!isInside(file.path, declared)) {
+        const read = readRegularFile(this.blobPath(file.hash));
+        if (typeof read === 'string') {
+          if (read !== 'missing') rmSync(this.blobPath(file.hash), { force: true });
           this.remove(fingerprint);
-          return { ok: false, problem: `entry names ${JSON.stringify(file.path)}, which is not part of its output ${declared} (removed)` };
+          return { ok: false, problem: `blob ${file.hash.slice(0, 12)} of ${file.path} ${read === 'missing' ? 'is missing' : `is ${read} (removed)`}` };
         }
-        let data: Buffer;
-        try {
-          data = readFileSync(this.blobPath(file.hash));
-        } catch {
-          this.remove(fingerprint);
-          return { ok: false, problem: `blob ${file.hash.slice(0, 12)} of ${file.path} is missing` };
-        }
-        if (hashBytes(data) !== file.hash) {
+        if (hashBytes(read) !== file.hash) {
           rmSync(this.blobPath(file.hash), { force: true });
           this.remove(fingerprint);
           return { ok: false, problem: `blob ${file.hash.slice(0, 12)} of ${file.path} is corrupt (removed)` };
         }
-        contents.set(file.path, data);
+        contents.set(file.path, read);
       }
     }
-    for (const [declared, output] of Object.entries(entry.outputs)) {
-      // A directory output is restored exactly: files the entry does not
-      // list would change its hash, so they go.
-      if (declared.endsWith('/')) {
-        rmSync(join(root, declared), { recursive: true, force: true });
-        // An empty directory is a valid output with no files: without this
-        // it would stay missing, and the node be "restored" on every build.
-        mkdirSync(join(root, declared), { recursive: true });
+    try {
+      for (const [output, { files }] of Object.entries(verified.outputs)) {
+        // A directory output is restored exactly: files the entry does not
+        // list would change its hash, so they go.
+        if (isDirectoryOutput(output)) {
+          rmSync(join(root, output.slice(0, -1)), { recursive: true, force: true });
+          // An empty directory is a valid output with no files: without this
+          // it would stay missing, and the node be "restored" on every build.
+          mkdirSync(join(root, output), { recursive: true });
+        }
+        for (const file of files) {
+          // Checked again as written: nothing below a fresh directory should
+          // be a link, unless something else is writing there right now.
+          const problem = unsafeTarget(root, realRoot, file.path, 'file');
+          if (problem) return { ok: false, problem };
+          const target = join(root, file.path);
+          // A rename replaces a symlink at the target; it never writes through it.
+          writeFileAtomic(target, contents.get(file.path)!, { mode: file.mode });
+          chmodSync(target, file.mode);
+        }
       }
-      for (const file of output.files) {
-        const target = join(root, file.path);
-        writeFileAtomic(target, contents.get(file.path)!, { mode: file.mode });
-        chmodSync(target, file.mode);
-      }
+    } catch (error) {
+      return { ok: false, problem: `could not write the outputs: ${(error as Error).message}` };
     }
-    return { ok: true };
+    return { ok: true, entry: verified };
   }
 
   store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void {
@@ -133,9 +155,58 @@ export class LocalCache implements Cache {
   }
 }
 
-/** A relative, normalized path that is the file output itself or lies below the directory output. */
-function isInside(path: string, declared: string): boolean {
-  const safe = (p: string): boolean => p !== '' && !p.startsWith('/') && p.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
-  if (!declared.endsWith('/')) return path === declared && safe(path);
-  return path.startsWith(declared) && safe(path) && safe(declared.slice(0, -1));
+/**
+ * A file's bytes, or why not: only a regular file is read, and never
+ * through a symlink or by blocking on a FIFO put in its place.
+ */
+export function readRegularFile(path: string): Buffer | 'missing' | 'not a regular file' {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (stats === undefined) return 'missing';
+  if (!stats.isFile()) return 'not a regular file';
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not a regular file';
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return 'not a regular file';
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Why writing `path` (relative to the root) could land elsewhere than it
+ * says, or undefined if it cannot: no component from the root down may be a
+ * symlink or a file where a directory must be, and the real path of what
+ * exists stays inside the real root. A file output's own last component may
+ * be a symlink: the restore renames over it, replacing the link.
+ */
+function unsafeTarget(root: string, realRoot: string, path: string, kind: 'file' | 'directory'): string | undefined {
+  const parts = path.split('/');
+  let current = root;
+  let existing = root;
+  try {
+    for (const [index, part] of parts.entries()) {
+      current = join(current, part);
+      const stats = lstatSync(current, { throwIfNoEntry: false });
+      if (stats === undefined) break;
+      const shown = parts.slice(0, index + 1).join('/');
+      const last = index === parts.length - 1;
+      if (stats.isSymbolicLink()) {
+        if (last && kind === 'file') break;
+        return `${shown} is a symbolic link; spx does not restore through one`;
+      }
+      if (!last && !stats.isDirectory()) return `${shown} is not a directory`;
+      if (last && kind === 'file' && stats.isDirectory()) return `${shown} is a directory, not a file`;
+      existing = current;
+    }
+    const real = realpathSync(existing);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) return `${path} leads outside the project`;
+  } catch (error) {
+    return `cannot check ${path}: ${(error as Error).message}`;
+  }
+  return undefined;
 }

@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { hashBytes } from '../util/hash.js';
-import type { CacheEntry } from './cache.js';
-import type { LocalCache } from './local-cache.js';
+import { readRegularFile, type LocalCache } from './local-cache.js';
+import { checkEntry, HASH, type EntryCheck } from './verify-entry.js';
 
 export interface EntryInfo {
   fingerprint: string;
@@ -10,6 +10,8 @@ export interface EntryInfo {
   usedAtMs: number;
   bytes: number;
   blobs: string[];
+  /** Why no build would restore it (damaged, forged), when that is so. */
+  problem?: string;
 }
 
 export interface Inventory {
@@ -22,26 +24,35 @@ export interface Inventory {
 /** Temp files older than this were left by a killed process. */
 const ABANDONED_TEMP_MS = 60 * 60 * 1000;
 
-/** Everything in the cache directory, read once. */
+const ENTRY = /^([0-9a-f]{64})\.json$/;
+/** What writeFileAtomic and storeBlob leave when killed: the name, `.tmp-`, the pid and a counter. */
+const TEMP = /^[0-9a-f]{64}(\.json)?\.tmp-\d+-[0-9a-f]+$/;
+
+/**
+ * Everything in the cache directory, read once. Only files in spx's own
+ * layout and naming count (`blobs/ab/ab…`, `entries/ab/ab….json`): the
+ * directory may be one the user pointed --cache-dir at, holding files of
+ * their own that no command here may touch.
+ */
 export function takeInventory(cache: LocalCache): Inventory {
   const blobs = new Map<string, number>();
-  for (const path of filesIn(join(cache.directory, 'blobs'))) {
-    const name = path.slice(path.lastIndexOf('/') + 1);
-    if (!name.includes('.tmp-')) blobs.set(name, statSync(path).size);
+  for (const { name, size } of layoutFiles(cache.directory, 'blobs')) {
+    if (HASH.test(name)) blobs.set(name, size);
   }
   const entries: EntryInfo[] = [];
-  for (const path of filesIn(join(cache.directory, 'entries'))) {
-    if (!path.endsWith('.json')) continue;
-    const stats = statSync(path);
-    let entry: CacheEntry;
+  for (const { path, name, size, mtimeMs } of layoutFiles(cache.directory, 'entries')) {
+    const fingerprint = ENTRY.exec(name)?.[1];
+    if (fingerprint === undefined) continue;
+    const read = readRegularFile(path);
+    if (read === 'missing') continue;
+    let check: EntryCheck;
     try {
-      entry = JSON.parse(readFileSync(path, 'utf8')) as CacheEntry;
+      check = typeof read === 'string' ? { ok: false, problem: `it is ${read}` } : checkEntry(JSON.parse(read.toString('utf8')));
     } catch {
-      continue;
+      check = { ok: false, problem: 'it is not JSON' };
     }
-    const fingerprint = path.slice(path.lastIndexOf('/') + 1, -'.json'.length);
-    const hashes = Object.values(entry.outputs ?? {}).flatMap((output) => output.files.map((file) => file.hash));
-    entries.push({ fingerprint, usedAtMs: stats.mtimeMs, bytes: stats.size, blobs: hashes });
+    const hashes = check.ok ? Object.values(check.entry.outputs).flatMap((output) => output.files.map((file) => file.hash)) : [];
+    entries.push({ fingerprint, usedAtMs: mtimeMs, bytes: size, blobs: hashes, ...(check.ok ? {} : { problem: check.problem }) });
   }
   const bytes = [...blobs.values()].reduce((a, b) => a + b, 0) + entries.reduce((a, e) => a + e.bytes, 0);
   return { entries, blobs, bytes };
@@ -52,27 +63,38 @@ export interface VerifyReport {
   corruptBlobs: string[];
   /** Entries removed because a blob they name is missing or was corrupt. */
   brokenEntries: string[];
+  /** Entries removed because no build would restore them: malformed, or naming what no node may write. */
+  badEntries: { fingerprint: string; problem: string }[];
 }
 
-/** Rehashes every blob; removes corrupt blobs and the entries that would need them. */
+/**
+ * Rehashes every blob; removes corrupt blobs and the entries that would
+ * need them, and entries a build would refuse (verify-entry.ts).
+ */
 export function verifyCache(cache: LocalCache): VerifyReport {
   const inventory = takeInventory(cache);
   const corruptBlobs: string[] = [];
   for (const hash of inventory.blobs.keys()) {
-    if (hashBytes(readFileSync(cache.blobPath(hash))) !== hash) {
+    const read = readRegularFile(cache.blobPath(hash));
+    if (read === 'missing') continue;
+    if (typeof read === 'string' || hashBytes(read) !== hash) {
       rmSync(cache.blobPath(hash), { force: true });
       corruptBlobs.push(hash);
     }
   }
   const present = new Set([...inventory.blobs.keys()].filter((hash) => !corruptBlobs.includes(hash)));
   const brokenEntries: string[] = [];
+  const badEntries: VerifyReport['badEntries'] = [];
   for (const entry of inventory.entries) {
-    if (entry.blobs.some((hash) => !present.has(hash))) {
+    if (entry.problem !== undefined) {
+      cache.remove(entry.fingerprint);
+      badEntries.push({ fingerprint: entry.fingerprint, problem: entry.problem });
+    } else if (entry.blobs.some((hash) => !present.has(hash))) {
       cache.remove(entry.fingerprint);
       brokenEntries.push(entry.fingerprint);
     }
   }
-  return { blobsChecked: inventory.blobs.size, corruptBlobs, brokenEntries };
+  return { blobsChecked: inventory.blobs.size, corruptBlobs, brokenEntries, badEntries };
 }
 
 export interface PruneOptions {
@@ -143,16 +165,40 @@ export function pruneCache(cache: LocalCache, options: PruneOptions): PruneRepor
 }
 
 function removeAbandonedTemps(directory: string, now: number): void {
-  for (const path of [...filesIn(join(directory, 'blobs')), ...filesIn(join(directory, 'entries'))]) {
-    if (path.includes('.tmp-') && now - statSync(path).mtimeMs > ABANDONED_TEMP_MS) rmSync(path, { force: true });
+  for (const { path, name, mtimeMs } of [...layoutFiles(directory, 'blobs'), ...layoutFiles(directory, 'entries')]) {
+    if (TEMP.test(name) && now - mtimeMs > ABANDONED_TEMP_MS) rmSync(path, { force: true });
   }
 }
 
-function filesIn(directory: string): string[] {
+interface LayoutFile {
+  path: string;
+  name: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * The regular files of `blobs/` or `entries/` in their two-character shard,
+ * named for it; not descending into anything else, nor through symlinks.
+ */
+function layoutFiles(directory: string, part: 'blobs' | 'entries'): LayoutFile[] {
+  const files: LayoutFile[] = [];
+  for (const shard of entriesOf(join(directory, part))) {
+    if (!shard.isDirectory() || !/^[0-9a-f]{2}$/.test(shard.name)) continue;
+    for (const file of entriesOf(join(directory, part, shard.name))) {
+      if (!file.isFile() || !file.name.startsWith(shard.name)) continue;
+      const path = join(directory, part, shard.name, file.name);
+      // Another process may remove a file between the listing and this.
+      const stats = lstatSync(path, { throwIfNoEntry: false });
+      if (stats?.isFile()) files.push({ path, name: file.name, size: stats.size, mtimeMs: stats.mtimeMs });
+    }
+  }
+  return files;
+}
+
+function entriesOf(directory: string): Dirent[] {
   try {
-    return readdirSync(directory, { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile())
-      .map((entry) => join(entry.parentPath, entry.name));
+    return readdirSync(directory, { withFileTypes: true });
   } catch {
     return [];
   }

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { ArtifactError, packArtifact, unpackArtifact, type Artifact } from './artifact.js';
 import type { Cache, CacheEntry, FetchResult, RestoreResult } from './cache.js';
 import { remoteOffWarning } from './remote-config.js';
-import type { LocalCache } from './local-cache.js';
+import { readRegularFile, type LocalCache } from './local-cache.js';
 import { RemoteCacheAborted, RemoteCacheError, type RemoteCache } from './remote-cache.js';
 import { artifactTag, verifyArtifactTag } from './signing.js';
+import { checkEntry } from './verify-entry.js';
 
 /** What the remote did for one build, for `spx cache stats`. */
 export interface RemoteStats {
@@ -88,8 +88,8 @@ export class TieredCache implements Cache {
     return this.local.lookup(fingerprint);
   }
 
-  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string): RestoreResult {
-    return this.local.restore(fingerprint, entry, root);
+  restore(fingerprint: Fingerprint, entry: CacheEntry, root: string, declared: readonly string[]): RestoreResult {
+    return this.local.restore(fingerprint, entry, root, declared);
   }
 
   store(fingerprint: Fingerprint, entry: CacheEntry, root: string): void {
@@ -166,14 +166,20 @@ export class TieredCache implements Cache {
   }
 
   /**
-   * `spx cache push`: uploads a local entry unless the remote has it.
+   * `spx cache push`: uploads a local entry unless the remote has it. One a
+   * build would refuse (damaged, forged) is removed, not spread.
    * Throws RemoteCacheError: an explicit transfer that fails should say so.
    */
-  async push(fingerprint: Fingerprint): Promise<'uploaded' | 'present' | 'not-local'> {
+  async push(fingerprint: Fingerprint, outputs: readonly string[]): Promise<'uploaded' | 'present' | 'not-local'> {
     const entry = this.local.lookup(fingerprint);
     if (!entry) return 'not-local';
+    const check = checkEntry(entry, outputs);
+    if (!check.ok) {
+      this.local.remove(fingerprint);
+      return 'not-local';
+    }
     if (await this.remote.exists(fingerprint)) return 'present';
-    await this.upload(fingerprint, entry);
+    await this.upload(fingerprint, check.entry);
     return 'uploaded';
   }
 
@@ -205,13 +211,11 @@ export class TieredCache implements Cache {
       }
     }
     const artifact = await unpackArtifact(fingerprint, fetched.bytes);
-    // The fingerprint covers the declared outputs, so the right entry names
-    // exactly these; any other would write where this node does not.
-    const listed = Object.keys(artifact.entry.outputs).sort();
-    if (listed.length !== outputs.length || [...outputs].sort().some((output, i) => output !== listed[i])) {
-      throw new ArtifactError(`it lists other outputs (${listed.join(', ')}) than the node declares`);
-    }
-    return artifact;
+    // Checked as a local entry is, before it goes into the local cache: a
+    // malformed one must not stay there to fail every later build.
+    const check = checkEntry(artifact.entry, outputs);
+    if (!check.ok) throw new ArtifactError(check.problem);
+    return { ...artifact, entry: check.entry };
   }
 
   private async upload(fingerprint: Fingerprint, entry: CacheEntry): Promise<void> {
@@ -225,7 +229,8 @@ export class TieredCache implements Cache {
 
   /** A local blob damaged since it was stored must not spread to every machine. */
   private readBlob(hash: ContentHash): Buffer {
-    const data = readFileSync(this.local.blobPath(hash));
+    const data = readRegularFile(this.local.blobPath(hash));
+    if (typeof data === 'string') throw new Error(`blob ${hash.slice(0, 12)} in the local cache is ${data}`);
     if (hashBytes(data) !== hash) throw new Error(`blob ${hash.slice(0, 12)} in the local cache is corrupt (spx cache verify removes it)`);
     return data;
   }

@@ -151,11 +151,13 @@ async function tryRestore(
     entry = fetched.entry;
   }
   if (!entry) return false;
-  const result = cache.restore(evaluation.fingerprint, entry, pipeline.root);
+  const result = cache.restore(evaluation.fingerprint, entry, pipeline.root, pipeline.config.nodes[node]!.outputs);
   if (!result.ok) {
     emit({ type: 'warning', node, message: `cache entry unusable, running instead: ${result.problem}` });
     return false;
   }
+  // What was checked, not what was read: no stray metrics reach spx.lock.
+  entry = result.entry;
   for (const output of Object.values(entry.outputs)) {
     for (const file of output.files) statCache.forget(file.path);
   }

@@ -58,7 +58,7 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
       const fingerprint = lock.nodes[node]!.fingerprint as Fingerprint;
       try {
         const outcome =
-          direction === 'push' ? await cache.push(fingerprint) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);
+          direction === 'push' ? await cache.push(fingerprint, pipeline.config.nodes[node]!.outputs) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);
         counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
         console.log((LINES[direction] as Record<string, string>)[outcome]!.replace('%s', node));
       } catch (error) {

@@ -20,7 +20,8 @@ Subcommands:
   prune              remove entries by age and/or total size (least recently
                      used first); never what spx.lock references
   verify             rehash every blob; remove corrupt blobs and the entries
-                     that need them
+                     that need them, and entries a build would refuse
+                     (malformed, naming .git/ or spx's own files, special modes)
   path               print the cache directory
   push [NODE...]     upload to the remote cache the entries spx.lock references
                      (of the named nodes, or all) that it does not have yet
@@ -40,8 +41,11 @@ Options:
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 done (verify: nothing corrupt), 1 verify found corrupt blobs or a
-push or pull failed, 2 usage error.`;
+Only files in the cache's own layout and naming (blobs/ab/<sha256>,
+entries/ab/<fingerprint>.json) are read or removed.
+
+Exit codes: 0 done (verify: nothing corrupt), 1 verify found corrupt blobs or
+bad entries, or a push or pull failed, 2 usage error.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('cache', args, {
@@ -101,11 +105,12 @@ export async function run(args: string[]): Promise<number> {
       const report = verifyCache(cache);
       if (values.json) console.log(JSON.stringify(report, null, 2));
       else {
-        console.log(`checked ${report.blobsChecked} blobs: ${report.corruptBlobs.length} corrupt`);
+        console.log(`checked ${report.blobsChecked} blobs: ${report.corruptBlobs.length} corrupt; ${report.badEntries.length} bad entries`);
         for (const hash of report.corruptBlobs) console.log(`  removed corrupt blob ${hash}`);
         for (const fingerprint of report.brokenEntries) console.log(`  removed entry ${fingerprint} (a blob it needs was missing or corrupt)`);
+        for (const { fingerprint, problem } of report.badEntries) console.log(`  removed bad entry ${fingerprint}: ${problem}`);
       }
-      return report.corruptBlobs.length > 0 ? EXIT.failed : EXIT.ok;
+      return report.corruptBlobs.length > 0 || report.badEntries.length > 0 ? EXIT.failed : EXIT.ok;
     }
     case 'prune': {
       const maxAgeMs = values['max-age'] === undefined ? undefined : parseDuration(values['max-age']);
