@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 const KEY_BYTES = 32;
 
@@ -31,7 +31,9 @@ function loadOrCreate(): Buffer | undefined {
   } catch {
     return undefined;
   }
-  const base = process.env.XDG_STATE_HOME || (home === '' ? undefined : join(home, '.local', 'state'));
+  // The XDG spec has a relative value ignored: it would name a directory per project.
+  const xdg = process.env.XDG_STATE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : isAbsolute(home) ? join(home, '.local', 'state') : undefined;
   if (base === undefined) return undefined;
   const dir = join(base, 'spx');
   const file = join(dir, 'account-key');
