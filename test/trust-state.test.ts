@@ -138,6 +138,23 @@ describe('damaged caches are rebuilt', () => {
     expect(project.read('a.out')).toBe('x\ny\n');
   });
 
+  it('a context cache of the wrong shape is rebuilt with one note, and selection still reads the files', async () => {
+    const project = createProject(
+      { '.gitignore': 'runs.log\n', 'a.txt': 'spec\n', 'b.txt': 'other\n' },
+      'version: 1\nnodes:\n  context:\n    kind: context\n    files: { include: ["*.txt"], contains: "spec" }\n',
+    );
+    spawnSync('git', ['init', '-q'], { cwd: project.dir });
+    expect((await project.spx(['build'])).code).toBe(0);
+    editJson(project.path('.spx/context-cache.json'), (cache) => ({ ...cache, contains: { spec: 5 } }));
+    project.write('b.txt', 'now spec too\n');
+
+    const result = await project.spx(['build']);
+    expect(result.code, result.stderr).toBe(0);
+    expectNoCrash(result);
+    expect(notes(result.stderr, 'context-cache.json')).toHaveLength(1);
+    expect(project.read('.spx/context/context.xml')).toContain('now spec too');
+  });
+
   it('a damaged last-build record is ignored by cache stats', async () => {
     const project = await builtProject();
     writeFileSync(project.path('.spx/last-build.json'), '{"hits":5}');
