@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { displayPath } from '../util/note.js';
@@ -35,13 +35,13 @@ export class BuildLock {
     let told = false;
     for (;;) {
       if (tryCreate(path)) return new BuildLock(path);
-      const seen = readHolder(path);
-      if (seen === 'gone') continue;
-      if (seen === 'left-over' || !isAlive(seen.holder)) {
-        takeOver(path, seen === 'left-over' ? undefined : seen);
+      const holder = readHolder(path);
+      if (holder === 'gone') continue;
+      if (holder === 'left-over' || !isAlive(holder)) {
+        takeOver(path);
         continue;
       }
-      const who = `process ${seen.holder.pid} on ${seen.holder.host} (spx ${seen.holder.command})`;
+      const who = `process ${holder.pid} on ${holder.host} (spx ${holder.command})`;
       if (!options.wait) return `${who}; if that process is gone, delete ${displayPath(path)}`;
       if (!told) options.onWait(who);
       told = true;
@@ -69,19 +69,10 @@ function tryCreate(path: string): boolean {
   }
 }
 
-interface Seen {
-  holder: Holder;
-  /** What was read, to tell this lock from one another build took meanwhile. */
-  text: string;
-  inode: number;
-}
-
 /** The holder, 'left-over' for a lock no live spx wrote, or 'gone' when it vanished while read. */
-function readHolder(path: string): Seen | 'left-over' | 'gone' {
+function readHolder(path: string): Holder | 'left-over' | 'gone' {
   let text: string;
-  let inode: number;
   try {
-    inode = statSync(path).ino;
     text = readFileSync(path, 'utf8');
   } catch (error) {
     // Anything but a readable file (a directory, say) is no holder's lock either.
@@ -96,16 +87,16 @@ function readHolder(path: string): Seen | 'left-over' | 'gone' {
   if (!isRecord(parsed) || !Number.isSafeInteger(parsed.pid) || (parsed.pid as number) <= 0 || typeof parsed.host !== 'string' || typeof parsed.command !== 'string') {
     return 'left-over';
   }
-  return { holder: parsed as unknown as Holder, text, inode };
+  return parsed as unknown as Holder;
 }
 
 /**
  * Removes a left-over lock, and only that one: two builds may judge the
  * same lock stale at once, and the slower must not delete the lock the
  * faster has just taken. So the lock is first renamed away (atomic), then
- * checked to be the one judged; a live one taken by mistake is put back.
+ * looked at again; a live holder's, taken meanwhile, is put back.
  */
-function takeOver(path: string, judged: Seen | undefined): void {
+function takeOver(path: string): void {
   const aside = `${path}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
   try {
     renameSync(path, aside);
@@ -113,8 +104,7 @@ function takeOver(path: string, judged: Seen | undefined): void {
     return; // Already gone: the next round creates it.
   }
   const taken = readHolder(aside);
-  const same = judged === undefined ? taken === 'left-over' : typeof taken === 'object' && taken.inode === judged.inode && taken.text === judged.text;
-  if (!same && typeof taken === 'object' && isAlive(taken.holder)) {
+  if (typeof taken === 'object' && isAlive(taken)) {
     try {
       linkSync(aside, path);
     } catch {
