@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupProjects, createProject, REPO_ROOT, SPX_BIN, statusOf, type TestProject } from './helpers/project.js';
+import { readSealed, writeSealed } from './helpers/sealed.js';
 
 afterEach(cleanupProjects);
 
@@ -268,10 +269,10 @@ nodes:
     // would find its true hash and call the node fresh; trusting the cache
     // (size, mtime, ctime and inode unchanged) it must see a changed input.
     const cacheFile = project.path('.spx/stat-cache.json');
-    const cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as { entries: Record<string, unknown[]> };
+    const cache = readSealed<{ entries: Record<string, unknown[]> }>(cacheFile);
     expect(cache.entries['in.txt']).toBeDefined();
     cache.entries['in.txt']![4] = '0'.repeat(64);
-    writeFileSync(cacheFile, JSON.stringify(cache));
+    writeSealed(cacheFile, cache);
 
     expect((await statusOf(project)).copy).toEqual({ state: 'stale', reasons: ['input changed: in.txt'] });
   });

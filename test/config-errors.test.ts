@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadPipeline } from '../src/config/load.js';
 import { NODE_KINDS } from '../src/config/types.js';
 import { UserErrors, type UserError } from '../src/util/errors.js';
+import { readSealed, writeSealed } from './helpers/sealed.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -317,9 +318,9 @@ describe('loading a valid pipeline', () => {
     const file = await pipeline(...VALID);
     const cacheFile = path.join(path.dirname(file), '.spx', 'config-cache.json');
     await loadPipeline(file);
-    const entry = JSON.parse(await readFile(cacheFile, 'utf8'));
+    const entry = readSealed(cacheFile);
     entry.config.nodes.test.command = 'served from the cache';
-    await writeFile(cacheFile, JSON.stringify(entry));
+    writeSealed(cacheFile, entry);
 
     const loaded = await loadPipeline(file);
     expect(loaded.config.nodes['test']).toMatchObject({ command: 'served from the cache' });
@@ -329,9 +330,9 @@ describe('loading a valid pipeline', () => {
     const file = await pipeline(...VALID);
     const cacheFile = path.join(path.dirname(file), '.spx', 'config-cache.json');
     await loadPipeline(file);
-    const entry = JSON.parse(await readFile(cacheFile, 'utf8'));
+    const entry = readSealed(cacheFile);
     entry.config.nodes.test.command = 'served from the cache';
-    await writeFile(cacheFile, JSON.stringify(entry));
+    writeSealed(cacheFile, entry);
 
     const otherRoot = await tempDir();
     const fromOtherRoot = await loadPipeline(file, { root: otherRoot, stateDir: path.dirname(cacheFile) });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/load.js';
 import { pipelineNames } from '../src/config/pipelines.js';
 import { UserErrors, type UserError } from '../src/util/errors.js';
+import { readSealed, writeSealed } from './helpers/sealed.js';
 import { cleanupProjects, createProject } from './helpers/project.js';
 
 const dirs: string[] = [];
@@ -189,12 +190,12 @@ describe('extends: the project starts from a ready pipeline and overrides it', (
     const f = await fixture(['version: 1', `extends: ${BASE_NAME}`]);
     const cacheFile = path.join(path.dirname(f.file), '.spx', 'config-cache.json');
     expect((await load(f)).nodes['plan']).toMatchObject({ output: 'AI-PLAN.md' });
-    const entry = JSON.parse(await readFile(cacheFile, 'utf8'));
+    const entry = readSealed(cacheFile);
     expect(entry.sources).toEqual([{ file: f.base, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
 
     // Unchanged base: a hit (the planted value proves it came from the cache).
     entry.config.nodes.plan.output = 'served from the cache';
-    await writeFile(cacheFile, JSON.stringify(entry));
+    writeSealed(cacheFile, entry);
     expect((await load(f)).nodes['plan']).toMatchObject({ output: 'served from the cache' });
 
     // The same spx.yaml text over a changed base: a miss.

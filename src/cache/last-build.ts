@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { isRecord, isStringArray } from '../util/shape.js';
 import type { BuildSummary } from '../scheduler/events.js';
 import type { RemoteStats } from './tiered-cache.js';
 
@@ -26,10 +27,28 @@ export function writeLastBuildStats(stateDir: string, summary: BuildSummary, sav
   }
 }
 
+/** The last build's statistics, or undefined when none were recorded or the file is damaged: they only inform. */
 export function readLastBuildStats(stateDir: string): LastBuildStats | undefined {
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(join(stateDir, FILE), 'utf8')) as LastBuildStats;
+    parsed = JSON.parse(readFileSync(join(stateDir, FILE), 'utf8'));
   } catch {
     return undefined;
   }
+  if (!isRecord(parsed) || !isStringArray(parsed.hits) || !isStringArray(parsed.misses) || typeof parsed.savedSeconds !== 'number') return undefined;
+  if (parsed.remote !== undefined && !isRemoteStats(parsed.remote)) return undefined;
+  return parsed as unknown as LastBuildStats;
+}
+
+function isRemoteStats(value: unknown): value is RemoteStats {
+  return (
+    isRecord(value) &&
+    typeof value.location === 'string' &&
+    typeof value.readOnly === 'boolean' &&
+    typeof value.hits === 'number' &&
+    typeof value.misses === 'number' &&
+    typeof value.uploads === 'number' &&
+    typeof value.errors === 'number' &&
+    (value.unavailable === undefined || typeof value.unavailable === 'string')
+  );
 }

@@ -1,13 +1,28 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { noteRebuilt } from '../util/note.js';
+import { seal, unseal } from '../util/sealed.js';
+import { isRecord, withoutPrototype } from '../util/shape.js';
 
-const FORMAT = 1;
+/** 2: sealed (see sealed.ts), and a walked directory is stamped with its ctime and inode too, not its mtime alone. */
+const FORMAT = 2;
+
+/**
+ * What a walked directory looked like: [mtimeMs, ctimeMs, inode].
+ *
+ * The mtime alone can be set back (`touch -d`, `cp -p`, an archive
+ * extracted over the tree) after a file was added, and the listing would
+ * pass for unchanged. The ctime cannot be set from user space and changes
+ * with the mtime and with every `touch`; the inode changes when the
+ * directory was removed and made anew.
+ */
+type Stamp = [number, number, number];
 
 /** What one glob matched, and the directories whose listings that depended on. */
 interface Expansion {
-  /** [directory relative to the root, its mtimeMs] for every directory walked. */
-  dirs: [string, number][];
+  /** [directory relative to the root, ...its stamp] for every directory walked. */
+  dirs: [string, ...Stamp][];
   files: string[];
 }
 
@@ -19,15 +34,16 @@ interface GlobCacheFile {
 /**
  * Remembers what each input glob matched, so that a no-op build neither
  * lists directories nor matches thousands of paths: it `stat`s the
- * directories the glob walked. A directory's mtime changes whenever an entry
- * is added, removed or renamed in it, which is exactly when a listing can
- * change; a file's own edits do not matter here (the stat cache sees those).
+ * directories the glob walked. A directory's mtime and ctime change whenever
+ * an entry is added, removed or renamed in it, which is exactly when a
+ * listing can change; a file's own edits do not matter here (the stat cache
+ * sees those).
  *
  * The racy-directory guard is the stat cache's: a directory changed in the
  * same timestamp tick as the cache was written is not trusted.
  */
 export class GlobCache {
-  private readonly dirMtimes = new Map<string, number | undefined>();
+  private readonly stamps = new Map<string, Stamp | undefined>();
   private dirty = false;
 
   private constructor(
@@ -39,36 +55,44 @@ export class GlobCache {
 
   /** Without a state directory (tests, read-only use), nothing is remembered across builds. */
   static load(root: string, stateDir: string | undefined): GlobCache {
-    if (stateDir === undefined) return new GlobCache(root, undefined, {}, 0);
+    const empty = (file: string | undefined): GlobCache => new GlobCache(root, file, Object.create(null) as Record<string, Expansion>, 0);
+    if (stateDir === undefined) return empty(undefined);
     const file = join(stateDir, 'glob-cache.json');
+    let text: string;
+    let trustedBefore: number;
     try {
-      const trustedBefore = statSync(file).mtimeMs;
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as GlobCacheFile;
-      if (parsed.format === FORMAT) return new GlobCache(root, file, parsed.globs, trustedBefore);
+      trustedBefore = statSync(file).mtimeMs;
+      text = readFileSync(file, 'utf8');
     } catch {
       // No cache yet: every glob is expanded once.
+      return empty(file);
     }
-    return new GlobCache(root, file, {}, 0);
+    const read = parseGlobCache(text);
+    if (typeof read === 'string') noteRebuilt(file, read);
+    // Another format, or another account's seal, is silently started over, like a missing cache.
+    if (typeof read !== 'object' || read.format !== FORMAT) return empty(file);
+    return new GlobCache(root, file, withoutPrototype(read.globs), trustedBefore);
   }
 
   /** The files a glob matched last time, if no directory it walked has changed since. */
   lookup(glob: string): string[] | undefined {
     const expansion = this.globs[glob];
     if (!expansion) return undefined;
-    for (const [dir, mtime] of expansion.dirs) {
-      const now = this.mtimeOf(dir);
-      if (now !== mtime || now >= this.trustedBefore) return undefined;
+    for (const [dir, mtime, ctime, inode] of expansion.dirs) {
+      const now = this.stampOf(dir);
+      if (now === undefined || now[0] !== mtime || now[1] !== ctime || now[2] !== inode) return undefined;
+      if (now[0] >= this.trustedBefore || now[1] >= this.trustedBefore) return undefined;
     }
     return expansion.files;
   }
 
   remember(glob: string, dirs: readonly string[], files: readonly string[]): void {
-    const stamped: [string, number][] = [];
+    const stamped: [string, ...Stamp][] = [];
     for (const dir of dirs) {
-      const mtime = this.mtimeOf(dir);
+      const stamp = this.stampOf(dir);
       // A directory gone between the walk and now: do not remember a listing of it.
-      if (mtime === undefined) return;
-      stamped.push([dir, mtime]);
+      if (stamp === undefined) return;
+      stamped.push([dir, ...stamp]);
     }
     this.globs[glob] = { dirs: stamped, files: [...files] };
     this.dirty = true;
@@ -76,25 +100,47 @@ export class GlobCache {
 
   /** Forgets directory stats taken in this build: a node has just written files. */
   invalidate(): void {
-    this.dirMtimes.clear();
+    this.stamps.clear();
   }
 
   save(): void {
     if (!this.dirty || this.file === undefined) return;
     const out: GlobCacheFile = { format: FORMAT, globs: this.globs };
     try {
-      writeFileAtomic(this.file, JSON.stringify(out));
+      const sealed = seal(JSON.stringify(out));
+      if (sealed === undefined) return;
+      writeFileAtomic(this.file, sealed);
       this.dirty = false;
     } catch {
       // Only saves time.
     }
   }
 
-  private mtimeOf(dir: string): number | undefined {
-    if (this.dirMtimes.has(dir)) return this.dirMtimes.get(dir);
+  private stampOf(dir: string): Stamp | undefined {
+    if (this.stamps.has(dir)) return this.stamps.get(dir);
     const stats = statSync(dir === '' ? this.root : `${this.root}/${dir}`, { throwIfNoEntry: false });
-    const mtime = stats?.isDirectory() ? stats.mtimeMs : undefined;
-    this.dirMtimes.set(dir, mtime);
-    return mtime;
+    const stamp: Stamp | undefined = stats?.isDirectory() ? [stats.mtimeMs, stats.ctimeMs, stats.ino] : undefined;
+    this.stamps.set(dir, stamp);
+    return stamp;
   }
+}
+
+/**
+ * The cache as this account's spx wrote it (sealed.ts), or why not. The seal
+ * vouches for every expansion: a forged one could otherwise add any file,
+ * one outside the project say, to a node's inputs or a context bundle.
+ */
+function parseGlobCache(text: string): GlobCacheFile | string | undefined {
+  const opened = unseal(text);
+  if ('problem' in opened) return opened.problem;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(opened.body);
+  } catch {
+    return 'is not valid JSON';
+  }
+  if (!isRecord(parsed) || typeof parsed.format !== 'number') return 'has no format number';
+  if (parsed.format !== FORMAT) return { format: parsed.format, globs: {} };
+  if (!isRecord(parsed.globs)) return 'has no "globs" object';
+  return { format: FORMAT, globs: parsed.globs as Record<string, Expansion> };
 }

@@ -1,6 +1,9 @@
 import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { emptyLock, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
+import { UserError } from '../util/errors.js';
+import { displayPath } from '../util/note.js';
+import { isRecord } from '../util/shape.js';
+import { emptyLock, lockEntryProblem, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** How often, at most, spx.lock is rewritten during a build. */
 const FLUSH_INTERVAL_MS = 250;
@@ -89,6 +92,12 @@ export class BuildState {
     this.changed = true;
   }
 
+  /**
+   * Applies what finished after spx.lock was last written. A line that is not
+   * JSON was torn by a kill in mid-write (or glued to one that was): that
+   * node simply runs again. A line that is JSON but not a record is damage,
+   * not a kill, and is reported rather than guessed at.
+   */
   private replayJournal(): void {
     let text: string;
     try {
@@ -96,14 +105,32 @@ export class BuildState {
     } catch {
       return;
     }
-    for (const line of text.split('\n')) {
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
       if (line === '') continue;
+      let parsed: unknown;
       try {
-        const { node, entry } = JSON.parse(line) as JournalLine;
-        this.apply(node, entry);
+        parsed = JSON.parse(line);
       } catch {
-        // A line torn by a kill in mid-write: that node simply runs again.
+        continue;
       }
+      const problem = journalLineProblem(parsed);
+      if (problem !== undefined) {
+        throw new UserError(`${problem}; delete ${displayPath(this.journalPath)} to go on (the nodes it records run again)`, {
+          file: this.journalPath,
+          line: index + 1,
+          column: 1,
+        });
+      }
+      const { node, entry } = parsed as unknown as JournalLine;
+      this.apply(node, entry);
     }
   }
+}
+
+function journalLineProblem(line: unknown): string | undefined {
+  if (!isRecord(line) || typeof line.node !== 'string') return 'a line that names no node';
+  if (line.entry === null) return undefined;
+  const problem = lockEntryProblem(line.entry);
+  return problem === undefined ? undefined : `the entry of node ${JSON.stringify(line.node)} is not a node's entry (${problem})`;
 }

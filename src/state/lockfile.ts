@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ContentHash, Fingerprint } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { isRecord, isStringRecord, keyPath, withoutPrototype } from '../util/shape.js';
 
 /**
  * Bump when the meaning of recorded fingerprints changes: every node then
@@ -48,9 +49,14 @@ export interface Lock {
 export const LOCK_FILE = 'spx.lock';
 
 export function emptyLock(): Lock {
-  return { format: STATE_FORMAT, nodes: {} };
+  return { format: STATE_FORMAT, nodes: Object.create(null) as Record<string, LockEntry> };
 }
 
+/**
+ * spx.lock as recorded. It is a record, not a cache (it is committed, and
+ * says what the outputs in git were made from), so a damaged one is not
+ * quietly started over: exit 2 says where it is wrong and what to do.
+ */
 export function readLock(root: string): Lock {
   const path = join(root, LOCK_FILE);
   let text: string;
@@ -59,17 +65,47 @@ export function readLock(root: string): Lock {
   } catch {
     return emptyLock();
   }
+  const damaged = (problem: string): UserError =>
+    new UserError(`${problem}; restore ${LOCK_FILE} from git, or delete it to rebuild every node`, { file: path, line: 1, column: 1 });
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as Lock;
-    if (typeof parsed !== 'object' || parsed === null || typeof parsed.nodes !== 'object') throw new Error('no nodes');
-    return parsed;
+    parsed = JSON.parse(text);
   } catch {
-    throw new UserError(`${LOCK_FILE} is not valid JSON (a merge conflict?); fix it or delete it to rebuild everything`, {
-      file: path,
-      line: 1,
-      column: 1,
-    });
+    throw damaged('not valid JSON (a merge conflict?)');
   }
+  if (!isRecord(parsed) || typeof parsed.format !== 'number') throw damaged('no "format" number');
+  // Another format is not read at all: its fingerprints mean something else.
+  if (parsed.format !== STATE_FORMAT) return { format: parsed.format, nodes: Object.create(null) as Record<string, LockEntry> };
+  if (!isRecord(parsed.nodes)) throw damaged('no "nodes" object');
+  for (const node in parsed.nodes) {
+    const problem = lockEntryProblem(parsed.nodes[node]);
+    if (problem !== undefined) throw damaged(`${keyPath('nodes', node)} is not a node's entry (${problem})`);
+  }
+  return { format: parsed.format, nodes: withoutPrototype(parsed.nodes as Record<string, LockEntry>) };
+}
+
+/**
+ * What is wrong with a recorded entry (spx.lock or the journal), or
+ * undefined: one pass of `typeof` tests over its fields, well under a
+ * millisecond for 1,000 nodes of 10 inputs each.
+ */
+export function lockEntryProblem(entry: unknown): string | undefined {
+  if (!isRecord(entry)) return 'not an object';
+  if (typeof entry.fingerprint !== 'string') return '"fingerprint" is not a string';
+  if (typeof entry.kind !== 'string') return '"kind" is not a string';
+  for (const field of ['settings', 'inputs', 'needs', 'env', 'outputs'] as const) {
+    if (!isStringRecord(entry[field])) return `"${field}" is not an object of hashes`;
+  }
+  if (entry.generated !== undefined && !isStringRecord(entry.generated)) return '"generated" is not an object of hashes';
+  if (entry.approved !== undefined && typeof entry.approved !== 'string') return '"approved" is not a string';
+  if (entry.metrics !== undefined) {
+    if (!isRecord(entry.metrics)) return '"metrics" is not an object';
+    for (const name in entry.metrics) {
+      const value = entry.metrics[name];
+      if (typeof value !== 'number' && typeof value !== 'string') return `"metrics.${name}" is neither a number nor a string`;
+    }
+  }
+  return undefined;
 }
 
 /**

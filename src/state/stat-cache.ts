@@ -2,8 +2,12 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { hashBytes, type ContentHash } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { noteRebuilt } from '../util/note.js';
+import { seal, unseal } from '../util/sealed.js';
+import { isRecord, withoutPrototype } from '../util/shape.js';
 
-const FORMAT = 1;
+/** 2: sealed (see sealed.ts). */
+const FORMAT = 2;
 
 /** [size, mtimeMs, ctimeMs, inode, hash] — an array keeps the file small and quick to parse. */
 type Entry = [number, number, number, number, ContentHash];
@@ -42,16 +46,20 @@ export class StatCache {
 
   static load(root: string, stateDir: string): StatCache {
     const file = join(stateDir, 'stat-cache.json');
+    let text: string;
+    let trustedBefore: number;
     try {
-      const trustedBefore = statSync(file).mtimeMs;
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as StatCacheFile;
-      if (parsed.format === FORMAT) {
-        return new StatCache(root, file, parsed.entries, trustedBefore);
-      }
+      trustedBefore = statSync(file).mtimeMs;
+      text = readFileSync(file, 'utf8');
     } catch {
-      // No cache yet, or an unreadable one: every file is hashed once more.
+      // No cache yet: every file is hashed once.
+      return new StatCache(root, file, Object.create(null) as Record<string, Entry>, 0);
     }
-    return new StatCache(root, file, {}, 0);
+    const read = parseStatCache(text);
+    if (typeof read === 'string') noteRebuilt(file, read);
+    // Another format, or another account's seal, is silently started over, like a missing cache.
+    if (typeof read !== 'object' || read.format !== FORMAT) return new StatCache(root, file, Object.create(null) as Record<string, Entry>, 0);
+    return new StatCache(root, file, withoutPrototype(read.entries), trustedBefore);
   }
 
   /**
@@ -92,7 +100,9 @@ export class StatCache {
     if (!this.dirty) return;
     const out: StatCacheFile = { format: FORMAT, entries: this.entries };
     try {
-      writeFileAtomic(this.file, JSON.stringify(out));
+      const sealed = seal(JSON.stringify(out));
+      if (sealed === undefined) return;
+      writeFileAtomic(this.file, sealed);
       this.dirty = false;
     } catch {
       // The stat cache only saves time; failing to write it loses nothing.
@@ -106,4 +116,24 @@ export class StatCache {
   private sameStats(a: Stats, b: Stats): boolean {
     return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
   }
+}
+
+/**
+ * The cache as this account's spx wrote it (sealed.ts), or why not. The seal
+ * vouches for every entry, so none is checked one by one: a forged hash
+ * would otherwise pass for the content of a file.
+ */
+function parseStatCache(text: string): StatCacheFile | string | undefined {
+  const opened = unseal(text);
+  if ('problem' in opened) return opened.problem;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(opened.body);
+  } catch {
+    return 'is not valid JSON';
+  }
+  if (!isRecord(parsed) || typeof parsed.format !== 'number') return 'has no format number';
+  if (parsed.format !== FORMAT) return { format: parsed.format, entries: {} };
+  if (!isRecord(parsed.entries)) return 'has no "entries" object';
+  return { format: FORMAT, entries: parsed.entries as Record<string, Entry> };
 }

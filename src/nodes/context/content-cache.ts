@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { hashBytes, type ContentHash } from '../../util/hash.js';
+import { noteRebuilt } from '../../util/note.js';
+import { seal, unseal } from '../../util/sealed.js';
+import { isRecord, withoutPrototype } from '../../util/shape.js';
 
-const FORMAT = 1;
+/** 2: sealed (see sealed.ts). */
+const FORMAT = 2;
 const FILE = 'context-cache.json';
 
 /** [content hash, what was learnt from that content]. */
@@ -46,7 +50,7 @@ export class ContentCache {
 
   /** Whether `regex` matches the content of `path`, whose current hash is `hash`; reads the file only when unknown. */
   contains(regex: RegExp, root: string, path: string, hash: ContentHash): boolean {
-    const byPath = (this.data.contains[regex.source] ??= {});
+    const byPath = (this.data.contains[regex.source] ??= Object.create(null) as Record<string, Entry<boolean>>);
     const known = byPath[path];
     if (known && known[0] === hash) return known[1];
     const content = readFileSync(join(root, path));
@@ -73,7 +77,9 @@ export class ContentCache {
   save(): void {
     if (!this.dirty) return;
     try {
-      writeFileAtomic(this.file, JSON.stringify(this.data));
+      const sealed = seal(JSON.stringify(this.data));
+      if (sealed === undefined) return;
+      writeFileAtomic(this.file, sealed);
       this.dirty = false;
     } catch {
       // Nothing lost but time.
@@ -81,14 +87,32 @@ export class ContentCache {
   }
 }
 
+/**
+ * The cache as this account's spx wrote it (sealed.ts), else an empty one: a
+ * forged "matches" could otherwise put any file of the project in a bundle.
+ */
 function load(file: string): CacheFile {
+  const empty = (): CacheFile => ({ format: FORMAT, contains: Object.create(null) as CacheFile['contains'], mentions: Object.create(null) as CacheFile['mentions'] });
+  let text: string;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheFile>;
-    if (parsed.format === FORMAT && typeof parsed.contains === 'object' && typeof parsed.mentions === 'object') {
-      return parsed as CacheFile;
-    }
+    text = readFileSync(file, 'utf8');
   } catch {
-    // Absent or unreadable: every file is read once more.
+    // Absent: every file is read once.
+    return empty();
   }
-  return { format: FORMAT, contains: {}, mentions: {} };
+  const opened = unseal(text);
+  if ('problem' in opened) {
+    if (opened.problem !== undefined) noteRebuilt(file, opened.problem);
+    return empty();
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(opened.body);
+  } catch {
+    noteRebuilt(file, 'is not valid JSON');
+    return empty();
+  }
+  if (!isRecord(parsed) || parsed.format !== FORMAT || !isRecord(parsed.contains) || !isRecord(parsed.mentions)) return empty();
+  for (const regex in parsed.contains) withoutPrototype(parsed.contains[regex] as object);
+  return { format: FORMAT, contains: withoutPrototype(parsed.contains) as CacheFile['contains'], mentions: withoutPrototype(parsed.mentions) as CacheFile['mentions'] };
 }

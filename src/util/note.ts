@@ -1,0 +1,16 @@
+import { relative, sep } from 'node:path';
+
+/**
+ * One line on stderr saying that a file of spx's own state was damaged and
+ * is being rebuilt. Printed directly rather than sent as a build event:
+ * state is loaded before a renderer starts, and by commands that have none.
+ */
+export function noteRebuilt(file: string, problem: string): void {
+  process.stderr.write(`spx: note: ${displayPath(file)} ${problem}; rebuilding it\n`);
+}
+
+/** Relative to the working directory when inside it, as a user would type it. */
+export function displayPath(file: string, cwd: string = process.cwd()): string {
+  const relativePath = relative(cwd, file);
+  return relativePath === '' || relativePath.startsWith(`..${sep}`) || relativePath === '..' ? file : relativePath;
+}
