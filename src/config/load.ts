@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError, UserErrors } from '../util/errors.js';
+import { nameTable } from '../util/name-table.js';
 import { checkSemantics } from './check-semantics.js';
 import { readCachedConfig, writeCachedConfig, type ConfigCacheKey, type SourceHash } from './config-cache.js';
 import type { ProjectPipeline } from './extends.js';
@@ -41,11 +42,21 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const sha256 = createHash('sha256').update(pipelinesDir).update('\0').update(text).digest('hex');
   const key: ConfigCacheKey = { sha256, root };
   const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
-  if (cached) return { file: absoluteFile, root, config: cached };
+  if (cached) return { file: absoluteFile, root, config: withNameTables(cached) };
 
   const { config, sources } = await compilePipeline(text, absoluteFile, root, pipelinesDir);
   if (useCache) await writeCachedConfig(stateDir, key, config, sources);
   return { file: absoluteFile, root, config };
+}
+
+/** JSON from the config cache holds plain objects; the tables keyed by the user's names must not be. */
+function withNameTables(config: PipelineConfig): PipelineConfig {
+  return {
+    ...config,
+    vars: nameTable(Object.entries(config.vars)),
+    providers: nameTable(Object.entries(config.providers)),
+    nodes: nameTable(Object.entries(config.nodes)),
+  };
 }
 
 async function readPipelineText(file: string): Promise<string> {

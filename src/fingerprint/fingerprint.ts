@@ -1,5 +1,6 @@
 import { hashBytes, hashValue, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { STATE_FORMAT } from '../state/lockfile.js';
+import { nameTable } from '../util/name-table.js';
 
 /**
  * Everything that can change a node's output, and nothing that cannot.
@@ -40,7 +41,7 @@ export function hashSettings(settings: Record<string, unknown>): Record<string, 
 
 /** An unset variable hashes differently from an empty one. */
 export function hashEnv(names: readonly string[], env: NodeJS.ProcessEnv): Record<string, ContentHash> {
-  const hashed: Record<string, ContentHash> = {};
+  const hashed = nameTable<ContentHash>();
   for (const name of names) {
     const value = env[name];
     hashed[name] = hashBytes(value === undefined ? `unset:${name}` : `set:${name}=${value}`);

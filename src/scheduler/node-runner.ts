@@ -11,6 +11,7 @@ import type { BuildState } from '../state/build-state.js';
 import type { LockEntry } from '../state/lockfile.js';
 import type { StatCache } from '../state/stat-cache.js';
 import type { ContentHash } from '../util/hash.js';
+import { nameTable } from '../util/name-table.js';
 import { CACHE_FORMAT } from '../cache/cache.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink } from './events.js';
@@ -166,7 +167,7 @@ async function tryRestore(
 /** Hashes what the node wrote; a declared output it did not write fails it. */
 function collectOutputs(node: string, context: NodeRunnerContext): Omit<CacheEntry, 'cost'> {
   const { pipeline, statCache } = context;
-  const outputs: CacheEntry['outputs'] = {};
+  const outputs: CacheEntry['outputs'] = nameTable();
   for (const declared of pipeline.config.nodes[node]!.outputs) {
     const files = outputFiles(statCache, pipeline.root, declared);
     if (files === undefined) throw new NodeFailure(`the command succeeded but did not write the declared output ${declared}`);
@@ -177,7 +178,7 @@ function collectOutputs(node: string, context: NodeRunnerContext): Omit<CacheEnt
 }
 
 function record(node: string, evaluation: Evaluation, entry: Omit<CacheEntry, 'cost'>, context: NodeRunnerContext): void {
-  const outputs: Record<string, ContentHash> = {};
+  const outputs = nameTable<ContentHash>();
   for (const [declared, output] of Object.entries(entry.outputs)) outputs[declared] = output.hash;
   const lockEntry: LockEntry = { fingerprint: evaluation.fingerprint, ...evaluation.parts, outputs };
   if (entry.metrics) lockEntry.metrics = entry.metrics;

@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonTables } from '../util/name-table.js';
 import { emptyLock, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** How often, at most, spx.lock is rewritten during a build. */
@@ -99,7 +100,7 @@ export class BuildState {
     for (const line of text.split('\n')) {
       if (line === '') continue;
       try {
-        const { node, entry } = JSON.parse(line) as JournalLine;
+        const { node, entry } = parseJsonTables(line) as JournalLine;
         this.apply(node, entry);
       } catch {
         // A line torn by a kill in mid-write: that node simply runs again.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ContentHash, Fingerprint } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
+import { nameTable, parseJsonTables } from '../util/name-table.js';
 
 /**
  * Bump when the meaning of recorded fingerprints changes: every node then
@@ -48,7 +49,7 @@ export interface Lock {
 export const LOCK_FILE = 'spx.lock';
 
 export function emptyLock(): Lock {
-  return { format: STATE_FORMAT, nodes: {} };
+  return { format: STATE_FORMAT, nodes: nameTable() };
 }
 
 export function readLock(root: string): Lock {
@@ -60,7 +61,8 @@ export function readLock(root: string): Lock {
     return emptyLock();
   }
   try {
-    const parsed = JSON.parse(text) as Lock;
+    // Keyed by node and file names: `constructor` is a node like any other.
+    const parsed = parseJsonTables(text) as Lock;
     if (typeof parsed !== 'object' || parsed === null || typeof parsed.nodes !== 'object') throw new Error('no nodes');
     return parsed;
   } catch {
@@ -87,7 +89,7 @@ export function writeLock(root: string, lock: Lock): void {
 
 function sortKeysDeep(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = {};
+  const out = nameTable<unknown>();
   for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
   return out;
 }

@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupProjects, createProject, type TestProject } from './helpers/project.js';
+
+afterEach(cleanupProjects);
+
+/** Each node's state, as `spx status --json` reports it, in the pipeline's order. */
+async function states(project: TestProject): Promise<[string, string][]> {
+  const result = await project.spx(['status', '--json']);
+  expect(result.code, result.stderr).toBe(0);
+  return (JSON.parse(result.stdout) as { nodes: { name: string; state: string }[] }).nodes.map((node) => [node.name, node.state]);
+}
+
+describe("names from Object.prototype are names like any other", () => {
+  const PROTOTYPE_NAMES = `version: 1
+vars:
+  constructor: c
+  __proto__: p
+providers:
+  toString: { type: echo }
+nodes:
+  constructor:
+    kind: run
+    command: echo constructor >> runs.log && echo \${vars.constructor}\${vars.__proto__} > c.txt
+    outputs: [c.txt]
+    env: [constructor, __proto__]
+  toString:
+    kind: plan
+    provider: toString
+    prompt: plan from c.txt
+    needs: [constructor]
+    output: plan.md
+  __proto__:
+    kind: run
+    command: echo __proto__ >> runs.log && cat c.txt > p.txt
+    needs: [constructor]
+    uses: [toString]
+    outputs: [p.txt]
+  hasOwnProperty:
+    kind: run
+    command: echo hasOwnProperty >> runs.log && cat p.txt > h.txt
+    needs: [__proto__]
+    outputs: [h.txt]
+`;
+
+  it('validates, builds, approves, reports and draws nodes named constructor, toString, __proto__ and hasOwnProperty', async () => {
+    const project = createProject({}, PROTOTYPE_NAMES);
+    const validate = await project.spx(['validate']);
+    expect(validate.stdout).toContain('valid (4 nodes)');
+
+    const first = await project.spx(['build']);
+    expect(first.code, first.stdout + first.stderr).toBe(3); // toString awaits review
+    expect(project.takeRuns()).toEqual(['constructor']);
+    expect(project.read('c.txt')).toBe('cp\n');
+
+    expect((await project.spx(['approve', 'toString'])).code).toBe(0);
+    const second = await project.spx(['build']);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(project.takeRuns()).toEqual(['__proto__', 'hasOwnProperty']);
+
+    // Through spx.lock and the config cache: every node is recorded, and fresh.
+    expect(Object.keys(project.lock().nodes).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString']);
+    expect(await states(project)).toEqual([
+      ['constructor', 'fresh'],
+      ['toString', 'fresh'],
+      ['__proto__', 'fresh'],
+      ['hasOwnProperty', 'fresh'],
+    ]);
+    const again = await project.spx(['build', 'hasOwnProperty']);
+    expect(again.stdout).toContain('0 ran, 4 fresh');
+
+    const graph = await project.spx(['graph', '--format', 'json']);
+    expect(JSON.parse(graph.stdout)).toEqual({
+      nodes: [
+        { name: 'constructor', kind: 'run', needs: [], uses: [] },
+        { name: 'toString', kind: 'plan', needs: ['constructor'], uses: [] },
+        { name: '__proto__', kind: 'run', needs: ['constructor'], uses: ['toString'] },
+        { name: 'hasOwnProperty', kind: 'run', needs: ['__proto__'], uses: [] },
+      ],
+    });
+  });
+
+  it('reruns a prototype-named node and its dependents when what it needs changes', async () => {
+    const project = createProject({}, PROTOTYPE_NAMES.replace('uses: [toString]', 'uses: []'));
+    expect((await project.spx(['build', 'hasOwnProperty'])).code).toBe(0);
+    project.takeRuns();
+    project.writeConfig(PROTOTYPE_NAMES.replace('uses: [toString]', 'uses: []').replace('constructor: c', 'constructor: C'));
+    const result = await project.spx(['build', 'hasOwnProperty', '--explain']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(project.takeRuns()).toEqual(['constructor', '__proto__', 'hasOwnProperty']);
+    expect(result.stdout).toContain('output of "__proto__" changed');
+  });
+
+  it('says an unknown node or variable named after a prototype member is unknown', async () => {
+    const project = createProject(
+      {},
+      'version: 1\nnodes:\n  a:\n    kind: run\n    command: echo ${vars.toString}\n    needs: [constructor]\n',
+    );
+    const result = await project.spx(['validate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('spx.yaml:5:14');
+    expect(result.stderr).toContain('unknown variable "${vars.toString}"');
+    expect(result.stderr).toContain('spx.yaml:6:13');
+    expect(result.stderr).toContain('unknown node "constructor"');
+    expect(result.stderr).not.toContain('internal error');
+  });
+});
