@@ -104,3 +104,44 @@ nodes:
     expect(result.stderr).not.toContain('internal error');
   });
 });
+
+describe('hostile YAML ends in a located pipeline error, not a crash or a hang', () => {
+  /** Ten levels of nine aliases each: 9^10 strings once expanded. */
+  function billionLaughs(): string {
+    const lines = ['version: 1', 'lol0: &lol0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i <= 10; i++) lines.push(`lol${i}: &lol${i} [${Array(9).fill(`*lol${i - 1}`).join(', ')}]`);
+    lines.push('nodes:', '  a:', '    kind: run', '    command: echo a');
+    return lines.join('\n') + '\n';
+  }
+
+  it('refuses an alias bomb with exit 2 and the place of the first alias', async () => {
+    const project = createProject({}, billionLaughs());
+    for (const command of [['validate'], ['build']]) {
+      const result = await project.spx(command);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain('spx.yaml:3:');
+      expect(result.stderr).toContain('aliases expand to too much data');
+      expect(result.stderr).not.toContain('internal error');
+    }
+  }, 20_000);
+
+  it('refuses an alias to no anchor with exit 2 and its place', async () => {
+    const project = createProject({}, 'version: 1\nnodes:\n  a: *nowhere\n');
+    const result = await project.spx(['validate']);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('spx.yaml:3:6: error: alias *nowhere names no anchor');
+  });
+
+  it('refuses values nested deeper than a pipeline needs, block or flow, with exit 2 and a line', async () => {
+    const flow = `version: 1\nvars:\n  x: ${'['.repeat(5000)}${']'.repeat(5000)}\nnodes: {}\n`;
+    const block = `version: 1\nvars:\n${Array.from({ length: 100 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n')} 1\nnodes: {}\n`;
+    const shallow = `version: 1\nvars:\n  x: ${'['.repeat(70)}${']'.repeat(70)}\nnodes: {}\n`;
+    for (const yaml of [flow, block, shallow]) {
+      const project = createProject({}, yaml);
+      const result = await project.spx(['validate']);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/spx\.yaml:\d+:\d+: error: values nested .*deep/);
+      expect(result.stderr).not.toContain('internal error');
+    }
+  });
+});
