@@ -1,3 +1,4 @@
+import { symlinkSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupProjects, createProject, type TestProject } from './helpers/project.js';
 
@@ -143,5 +144,58 @@ describe('hostile YAML ends in a located pipeline error, not a crash or a hang',
       expect(result.stderr).toMatch(/spx\.yaml:\d+:\d+: error: values nested .*deep/);
       expect(result.stderr).not.toContain('internal error');
     }
+  });
+});
+
+describe("outputs are never spx's or git's own files", () => {
+  const forbidden: [string, string][] = [
+    ['spx.lock', "is spx's record of the build (spx.lock)"],
+    ['spx.yaml', 'is the pipeline file (spx.yaml)'],
+    ['.spx/', "is spx's state directory"],
+    ['.spx/cache/x', "is spx's own state (.spx/cache;"],
+    ['.spx/stat-cache.json', "is spx's own state (.spx/stat-cache.json;"],
+    ['.git/info/x', "is inside git's repository (.git/)"],
+    ['.', 'is the project root itself'],
+  ];
+
+  it.each(forbidden)('refuses %s as an output with exit 2, at its line and column, before anything runs', async (output, why) => {
+    const project = createProject(
+      { 'spx.lock': '{"format":1,"nodes":{}}\n' },
+      `version: 1\nnodes:\n  ok:\n    kind: run\n    command: echo ok >> runs.log\n  bad:\n    kind: run\n    command: echo bad >> runs.log\n    outputs: [fine.txt, '${output}']\n`,
+    );
+    for (const command of [['validate'], ['build']]) {
+      const result = await project.spx(command);
+      expect(result.code, result.stdout + result.stderr).toBe(2);
+      expect(result.stderr).toContain(`spx.yaml:9:25: error: output `);
+      expect(result.stderr).toContain(why);
+    }
+    expect(project.peekRuns()).toEqual([]);
+  });
+
+  it('refuses the output file of a prompt node inside .spx/prompts, where spx logs prompts', async () => {
+    const project = createProject({}, 'version: 1\nnodes:\n  s:\n    kind: spec\n    provider: echo\n    prompt: x\n    output: .spx/prompts/s.md\n');
+    const result = await project.spx(['validate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('spx.yaml:7:13: error: output ".spx/prompts/s.md" of node "s" is spx\'s own state');
+  });
+
+  it('refuses a directory output that holds the pipeline file spx.yaml links to', async () => {
+    const project = createProject({}, undefined);
+    project.write('conf/spx.yaml', 'version: 1\nnodes:\n  gen:\n    kind: run\n    command: echo > conf/x\n    outputs: [conf/]\n');
+    symlinkSync('conf/spx.yaml', project.path('spx.yaml'));
+    const result = await project.spx(['build']);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('spx.yaml:6:15: error: output "conf/" of node "gen" contains the pipeline file (conf/spx.yaml)');
+    expect(project.read('conf/spx.yaml')).toContain('conf/');
+  });
+
+  it('still allows outputs in folders of .spx/ that hold no state', async () => {
+    const project = createProject(
+      {},
+      'version: 1\nnodes:\n  gen:\n    kind: run\n    command: mkdir -p .spx/context .spx/execute && echo a > .spx/context/a.txt && echo b > .spx/execute/b.patch\n    outputs: [.spx/context/a.txt, .spx/execute/b.patch]\n',
+    );
+    const result = await project.spx(['build']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(project.read('.spx/context/a.txt')).toBe('a\n');
   });
 });

@@ -8,17 +8,26 @@ import { checkContextNodes, dependencyPath } from './check-context.js';
 type DependencyField = 'needs' | 'uses';
 const DEPENDENCY_FIELDS: readonly DependencyField[] = ['needs', 'uses'];
 
+/** Files an output must never be: where the project's own pipeline and state live, relative to the root. */
+export interface ProtectedPaths {
+  /** The pipeline file and the files it extends that lie inside the project. */
+  pipelineFiles: readonly string[];
+  /** spx's state directory (`.spx`), when inside the project. */
+  stateDir: string | undefined;
+}
+
 /**
  * What the schema cannot say: dependencies name real nodes and form no cycle,
- * every output belongs to one node and lies inside the project. Runs on the
- * resolved config, so paths compare as normalised strings.
+ * every output belongs to one node, lies inside the project and is none of
+ * the files spx or git keep there. Runs on the resolved config, so paths
+ * compare as normalised strings.
  */
-export function checkSemantics(config: PipelineConfig, locator: Locator): UserError[] {
+export function checkSemantics(config: PipelineConfig, locator: Locator, protectedPaths: ProtectedPaths): UserError[] {
   return [
     ...checkCommands(config, locator),
     ...checkDependencies(config, locator),
     ...checkCycles(config, locator),
-    ...checkOutputs(config, locator),
+    ...checkOutputs(config, locator, protectedPaths),
     ...checkContextNodes(config, locator),
   ];
 }
@@ -107,9 +116,10 @@ interface Output {
   bare: string;
 }
 
-function checkOutputs(config: PipelineConfig, locator: Locator): UserError[] {
+function checkOutputs(config: PipelineConfig, locator: Locator, protectedPaths: ProtectedPaths): UserError[] {
   const errors: UserError[] = [];
   const inside: Output[] = [];
+  const isProtected = protectedOutput(protectedPaths);
   for (const [name, node] of Object.entries(config.nodes)) {
     node.outputs.forEach((declared, index) => {
       const fail = (message: string): number =>
@@ -119,7 +129,9 @@ function checkOutputs(config: PipelineConfig, locator: Locator): UserError[] {
       } else if (path.isAbsolute(declared) || declared === '..' || declared.startsWith('../')) {
         fail(`output "${declared}" of node "${name}" lies outside the project; outputs must be inside it`);
       } else {
-        inside.push({ order: inside.length, node: name, index, declared, bare: declared.replace(/\/$/, '') });
+        const why = isProtected(declared.replace(/\/$/, ''));
+        if (why !== undefined) fail(`output "${declared}" of node "${name}" ${why}; no node may write or delete it`);
+        else inside.push({ order: inside.length, node: name, index, declared, bare: declared.replace(/\/$/, '') });
       }
     });
   }
@@ -144,6 +156,41 @@ function checkOutputs(config: PipelineConfig, locator: Locator): UserError[] {
   }
   return errors;
 }
+
+/**
+ * What a path is that no build may write or delete: git's repository, spx's
+ * record of the build, the pipeline itself, spx's own state. Folders of the
+ * state directory that no state uses (`.spx/context/`, where context
+ * bundles go by default, or `.spx/execute/`) stay allowed.
+ */
+function protectedOutput({ pipelineFiles, stateDir }: ProtectedPaths): (bare: string) => string | undefined {
+  const files: [string, string][] = [
+    [LOCK_FILE, `spx's record of the build`],
+    ...pipelineFiles.map((file): [string, string] => [file, 'the pipeline file']),
+  ];
+  return (bare) => {
+    if (bare.split('/').includes('.git')) return `is inside git's repository (.git/)`;
+    for (const [file, what] of files) {
+      if (bare === file) return `is ${what} (${file})`;
+      if (file.startsWith(`${bare}/`)) return `contains ${what} (${file})`;
+    }
+    if (stateDir === undefined) return undefined;
+    if (bare === stateDir) return `is spx's state directory`;
+    if (stateDir.startsWith(`${bare}/`)) return `contains spx's state directory (${stateDir}/)`;
+    if (!bare.startsWith(`${stateDir}/`)) return undefined;
+    const [entry = ''] = bare.slice(stateDir.length + 1).split('/', 1);
+    if (STATE_ENTRIES.includes(entry) || /\.(jsonl?|lock)$/.test(entry)) {
+      return `is spx's own state (${stateDir}/${entry}; other folders of ${stateDir}/, such as ${stateDir}/context/, may hold outputs)`;
+    }
+    return undefined;
+  };
+}
+
+/** spx.lock, in the project root (src/state/lockfile.ts; config may not import state). */
+const LOCK_FILE = 'spx.lock';
+
+/** What spx keeps in its state directory besides its JSON files: the cache, hand-edit backups, prompt logs. */
+const STATE_ENTRIES = ['cache', 'backups', 'prompts'];
 
 /** The first output recorded for a path, and the first of a node other than its node's: all an overlap check needs. */
 interface FirstOwners {
