@@ -1,4 +1,5 @@
-import { symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupProjects, createProject, type TestProject } from './helpers/project.js';
 
@@ -197,5 +198,83 @@ describe("outputs are never spx's or git's own files", () => {
     const result = await project.spx(['build']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(project.read('.spx/context/a.txt')).toBe('a\n');
+  });
+});
+
+describe('outputs never lead spx through a symlink out of the project', () => {
+  /** A directory outside the project, holding a file of someone else's; removed with the project. */
+  function outsideDir(project: TestProject): string {
+    const outside = `${project.dir}-outside`;
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'theirs.txt'), 'not the build\'s\n');
+    writeFileSync(path.join(outside, 'gen.txt'), 'theirs too\n');
+    outsides.push(outside);
+    return outside;
+  }
+  const outsides: string[] = [];
+  afterEach(() => {
+    for (const dir of outsides.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const listing = (dir: string): Record<string, string> =>
+    Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]));
+
+  it('fails a node whose output lies in a directory linked to outside, touching nothing there, every build', async () => {
+    const project = createProject(
+      {},
+      'version: 1\nnodes:\n  gen:\n    kind: run\n    command: echo gen >> runs.log && mkdir -p out && echo gen > out/gen.txt\n    outputs: [out/gen.txt]\n  dir:\n    kind: run\n    command: echo dir >> runs.log && echo d > dist/d.txt\n    outputs: [dist/]\n',
+    );
+    const outside = outsideDir(project);
+    symlinkSync(outside, project.path('out'));
+    symlinkSync(outside, project.path('dist'));
+    const before = listing(outside);
+    for (let i = 0; i < 2; i++) {
+      const result = await project.spx(['build', '-k']);
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      expect(result.stdout).toContain(`✗ gen: output out/gen.txt leads through the symlink out to ${outside}, outside the project`);
+      expect(result.stdout).toContain(`✗ dir: output dist/ leads through the symlink dist to ${outside}, outside the project`);
+      expect(result.stdout + result.stderr).not.toMatch(/ENOTDIR|internal error|\n\s+at /);
+    }
+    expect(project.peekRuns()).toEqual([]);
+    expect(listing(outside)).toEqual(before);
+    expect(project.exists('.spx/backups')).toBe(false);
+  });
+
+  it('spx clean leaves a directory output linked to outside alone, with one line and no stack trace', async () => {
+    const project = createProject(
+      { 'in.txt': 'in\n' },
+      'version: 1\nnodes:\n  dir:\n    kind: run\n    command: mkdir -p out && cp in.txt out/in.txt\n    outputs: [out/]\n  other:\n    kind: run\n    command: echo o > other.txt\n    outputs: [other.txt]\n',
+    );
+    expect((await project.spx(['build'])).code).toBe(0);
+    const outside = outsideDir(project);
+    rmSync(project.path('out'), { recursive: true });
+    symlinkSync(outside, project.path('out'));
+    const before = listing(outside);
+
+    const result = await project.spx(['clean']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`spx: left out/ (dir) alone: it leads through the symlink out to ${outside}, outside the project\n`);
+    expect(result.stdout).toContain('removed other.txt (other)');
+    expect(listing(outside)).toEqual(before);
+    expect(lstatSync(project.path('out')).isSymbolicLink()).toBe(true);
+    expect(project.exists('other.txt')).toBe(false);
+  });
+
+  it('backs up a hand-edited output that is a symlink as the bytes it showed, not as a link', async () => {
+    const project = createProject(
+      { 'in.txt': 'one\n', 'notes.txt': 'my notes\n' },
+      'version: 1\nnodes:\n  gen:\n    kind: run\n    command: rm -f out.txt && cp in.txt out.txt\n    inputs: [in.txt]\n    outputs: [out.txt]\n',
+    );
+    expect((await project.spx(['build'])).code).toBe(0);
+    rmSync(project.path('out.txt'));
+    symlinkSync('notes.txt', project.path('out.txt'));
+    project.write('in.txt', 'two\n');
+
+    const result = await project.spx(['build']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const backup = /saved a copy to (\S+)/.exec(result.stdout)?.[1];
+    expect(backup, result.stdout).toMatch(/^\.spx\/backups\/gen\/[^/]+\/out\.txt$/);
+    expect(lstatSync(project.path(backup!)).isFile()).toBe(true);
+    expect(project.read(backup!)).toBe('my notes\n');
+    expect(project.read('out.txt')).toBe('two\n');
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { LoadedPipeline } from '../config/types.js';
 import type { Cache, CacheEntry, CachedFile } from '../cache/cache.js';
 import { fileMode, hashOutputFiles, isDirectoryOutput, listFilesBelow, outputFiles } from '../files/output-hash.js';
+import { escapingLink } from '../files/escaping-link.js';
 import type { InputResolver } from '../files/input-resolver.js';
 import { NodeFailure, type RunContext } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
@@ -48,6 +49,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
   try {
     // Without its inputs the fingerprint means nothing: neither restore nor run.
     if (evaluation.selectionError !== undefined) throw new NodeFailure(evaluation.selectionError);
+    refuseEscapingOutputs(config.outputs, pipeline.root);
     backUpHandEdits(node, evaluation, context);
     const handler = handlerFor(config);
     const runContext: RunContext = {
@@ -102,6 +104,23 @@ function dependencyOutputs(node: string, context: NodeRunnerContext): { node: st
     }
   }
   return files;
+}
+
+/**
+ * Before an output is backed up, deleted, restored or written: none may
+ * lead through a link out of the project, where spx would act on files
+ * that are not the project's.
+ */
+function refuseEscapingOutputs(outputs: readonly string[], root: string): void {
+  for (const declared of outputs) {
+    const escape = escapingLink(root, declared);
+    if (escape) {
+      throw new NodeFailure(
+        `output ${declared} leads through the symlink ${escape.link} to ${escape.target}, outside the project; ` +
+          'spx writes only inside it (remove the link, or run the command outside spx)',
+      );
+    }
+  }
 }
 
 function backUpHandEdits(node: string, evaluation: Evaluation, context: NodeRunnerContext): void {
