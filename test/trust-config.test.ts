@@ -278,3 +278,46 @@ describe('outputs never lead spx through a symlink out of the project', () => {
     expect(project.read('out.txt')).toBe('two\n');
   });
 });
+
+describe('a pipeline of thousands of nodes loads as a small one does', () => {
+  /** Enough nodes to pass the size past which spx.yaml is parsed in parts, in every style a node is written. */
+  function largePipeline(nodes: number, extra: (i: number) => string[] = () => []): string {
+    const lines = ['# many nodes', 'version: 1', 'vars:', '  out: out', 'nodes:'];
+    for (let i = 0; i < nodes; i++) {
+      const name = i % 7 === 3 ? `"n-${i}"` : `n${i}`;
+      lines.push(`  ${name}: # node ${i}`, '    kind: run');
+      if (i % 3 === 0) lines.push('    command: |', `      echo ${i} \\`, `        > \${vars.out}/${i}.txt`, '', '      # not a key: 5');
+      else lines.push(`    command: 'echo "${i}: done" > \${vars.out}/${i}.txt'`);
+      lines.push(`    outputs: [`, `      '\${vars.out}/${i}.txt']`);
+      if (i > 0) lines.push(`    needs: [${i - 1 === 3 || (i - 1) % 7 === 3 ? `n-${i - 1}` : `n${i - 1}`}]`);
+      lines.push(...extra(i));
+    }
+    lines.push('# after the nodes', 'cache:', '  remote:', '    team: t', '    timeout: 5');
+    return lines.join('\n') + '\n';
+  }
+
+  it('reads every node, variable and later section of a large file exactly as yaml does', async () => {
+    const { parseDocument } = await import('yaml');
+    const { parseYaml } = await import('../src/config/parse-yaml.js');
+    const { parseInParts } = await import('../src/config/parse-in-parts.js');
+    const text = largePipeline(3000);
+    expect(parseInParts(text, () => true)).toBeDefined();
+    expect(parseYaml(text, 'spx.yaml').data).toEqual(parseDocument(text).toJS());
+  });
+
+  it('locates errors deep in a large file, a repeated node name included', async () => {
+    const project = createProject({}, largePipeline(3000, (i) => (i === 2500 ? ['    colour: red'] : [])));
+    const text = project.read('spx.yaml').split('\n');
+    const colour = text.indexOf('    colour: red') + 1;
+    const result = await project.spx(['validate']);
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toContain(`spx.yaml:${colour}:5: error: unknown key "colour" in node "n2500"`);
+
+    project.writeConfig(largePipeline(3000, (i) => (i === 2900 ? ['  n12:', '    kind: run', '    command: x'] : [])));
+    const again = project.read('spx.yaml').split('\n');
+    const repeated = again.lastIndexOf('  n12:') + 1;
+    const duplicate = await project.spx(['validate']);
+    expect(duplicate.code).toBe(2);
+    expect(duplicate.stderr).toContain(`spx.yaml:${repeated}:3: error: duplicate key "n12"`);
+  });
+});

@@ -2,6 +2,7 @@ import { isCollection, isPair, isScalar, LineCounter, parseDocument, visit, type
 import type { SourceLocation } from './types.js';
 import { UserError, UserErrors } from '../util/errors.js';
 import { createLocator } from './locate.js';
+import { parseInParts } from './parse-in-parts.js';
 import type { Locator } from './yaml-path.js';
 
 export interface ParsedYaml {
@@ -14,6 +15,15 @@ export interface ParsedYaml {
  * into the file. Syntax errors and duplicate keys are all reported at once.
  */
 export function parseYaml(text: string, file: string): ParsedYaml {
+  const inParts = parseInParts(text, (doc, depth) => doc.errors.length === 0 && checkStructure(doc, () => ({ file, line: 1, column: 1 }), depth).length === 0);
+  if (!inParts) return parseWhole(text, file);
+  // Positions are wanted only for errors: the file is parsed whole again then, keeping them.
+  let whole: Locator | undefined;
+  const locator = (): Locator => (whole ??= parseWhole(text, file).locator);
+  return { data: inParts.data, locator: { value: (path) => locator().value(path), key: (path) => locator().key(path) } };
+}
+
+function parseWhole(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
   // yaml's own uniqueKeys check compares each key with every earlier one:
   // minutes for a mapping of 20,000 nodes. checkStructure does it with a set.
@@ -50,9 +60,9 @@ const MAX_DEPTH = 64;
  * collection nested deeper than MAX_DEPTH (reported once, at the first).
  * Walks without recursion, since depth is what it checks.
  */
-function checkStructure(doc: Document, at: (offset: number | undefined) => SourceLocation): UserError[] {
+function checkStructure(doc: Document, at: (offset: number | undefined) => SourceLocation, depth = 1): UserError[] {
   const errors: UserError[] = [];
-  const stack: [unknown, number][] = [[doc.contents, 1]];
+  const stack: [unknown, number][] = [[doc.contents, depth]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (!isCollection(node)) continue;
