@@ -8,7 +8,9 @@
 //   dry run (cold)  `spx build --dry-run`, no config cache: the same load, then
 //                   every node's fingerprint and why it would run
 //   dry run (warm)  the same again, the config served from .spx/
-// The target (issue 11): validating and loading under 5 s and 300 MB.
+// The target (issue 11): validating and loading under 5 s and 300 MB. CPU
+// time (user + system) is printed beside wall time: on a busy machine it is
+// the figure that says what spx costs.
 //
 // Usage: node bench/validate-large.mjs [--nodes N] [--spx path/to/bin/spx.js]
 // Plain Node, no dependencies; needs a built dist/ (npm run build).
@@ -39,22 +41,24 @@ for (let i = 0; i < NODES; i++) {
 }
 writeFileSync(join(dir, 'spx.yaml'), yaml.join('\n') + '\n');
 
-// Peak RSS as the process itself sees it at exit (ru_maxrss, KB on Linux).
-const RSS_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\nspx-bench-maxrss '+process.resourceUsage().maxRSS+'\\n'))`;
+// Peak RSS (ru_maxrss, KB on Linux) and CPU time (µs) as the process itself sees them at exit.
+// CPU time says what the work costs on a machine busy with other things, where wall time does not.
+const USAGE_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\nspx-bench-usage '+u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime)+'\\n')})`;
 
 function measure(label, args) {
   const start = performance.now();
-  const result = spawnSync(process.execPath, ['--import', RSS_HOOK, spxBin, ...args], { cwd: dir, env: benchEnv(), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const result = spawnSync(process.execPath, ['--import', USAGE_HOOK, spxBin, ...args], { cwd: dir, env: benchEnv(), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const ms = performance.now() - start;
   if (result.status !== 0) throw new Error(`spx ${args.join(' ')} exited ${result.status ?? result.signal}:\n${(result.stdout + result.stderr).slice(-2000)}`);
-  const kb = Number(/spx-bench-maxrss (\d+)/.exec(result.stderr)?.[1] ?? NaN);
+  const [, kb = NaN, cpuUs = NaN] = (/spx-bench-usage (\d+) (\d+)/.exec(result.stderr) ?? []).map(Number);
   const mb = kb / 1024;
-  log(`${label.padEnd(16)} ${fmtMs(ms)} ms  ${mb.toFixed(0).padStart(5)} MB`);
-  return { label, ms, mb };
+  const cpuMs = cpuUs / 1000;
+  log(`${label.padEnd(16)} ${fmtMs(ms)} ms ${fmtMs(cpuMs)} ms ${mb.toFixed(0).padStart(6)} MB`);
+  return { label, ms, cpuMs, mb };
 }
 
 log(`spx.yaml: ${NODES} run nodes, ${yaml.length} lines (${dir})`);
-log(`${'command'.padEnd(16)} ${'wall'.padStart(9)}  peak RSS`);
+log(`${'command'.padEnd(16)} ${'wall'.padStart(9)} ${'CPU'.padStart(9)} ${'peak RSS'.padStart(9)}`);
 const results = [
   measure('validate', ['validate']),
   measure('dry run (cold)', ['build', '--dry-run']),
@@ -62,4 +66,4 @@ const results = [
 ];
 log(machine());
 const over = results.filter((r) => r.ms > 5000 || r.mb > 300);
-if (over.length > 0) log(`over the target (5 s, 300 MB): ${over.map((r) => r.label).join(', ')}`);
+if (over.length > 0) log(`over the target (5 s, 300 MB): ${over.map((r) => r.label).join(', ')}${over.every((r) => r.cpuMs <= 5000 && r.mb <= 300) ? ' (wall time only: the machine is busy)' : ''}`);
