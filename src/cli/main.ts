@@ -9,7 +9,8 @@ interface Command {
 
 // Each command is imported only when it is the one asked for: start-up is
 // part of every no-op build.
-const COMMANDS: Record<string, Command> = {
+// Without a prototype: `spx toString` is an unknown command, not Object's method.
+const COMMANDS: Record<string, Command> = Object.assign(Object.create(null) as Record<string, Command>, {
   init: { summary: 'start a project from a ready pipeline: spx.yaml, USER-SPEC.md', load: () => import('./commands/init.js') },
   build: { summary: 'build stale nodes (default: all)', load: () => import('./commands/build.js') },
   status: { summary: 'say which nodes are stale, and why', load: () => import('./commands/status.js') },
@@ -18,7 +19,7 @@ const COMMANDS: Record<string, Command> = {
   cache: { summary: 'inspect, prune and verify the cache', load: () => import('./commands/cache.js') },
   clean: { summary: "remove nodes' outputs", load: () => import('./commands/clean.js') },
   validate: { summary: 'check the pipeline file', load: () => import('./commands/validate.js') },
-};
+});
 
 const HELP = `spx — a Makefile-style task graph runner for AI coding workflows
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import type { Locator } from './yaml-path.js';
+import type { Locator, YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { PipelineConfig } from './types.js';
 import { checkContextNodes, dependencyPath } from './check-context.js';
@@ -8,17 +8,26 @@ import { checkContextNodes, dependencyPath } from './check-context.js';
 type DependencyField = 'needs' | 'uses';
 const DEPENDENCY_FIELDS: readonly DependencyField[] = ['needs', 'uses'];
 
+/** Files an output must never be: where the project's own pipeline and state live, relative to the root. */
+export interface ProtectedPaths {
+  /** The pipeline file and the files it extends that lie inside the project. */
+  pipelineFiles: readonly string[];
+  /** spx's state directory (`.spx`), when inside the project. */
+  stateDir: string | undefined;
+}
+
 /**
  * What the schema cannot say: dependencies name real nodes and form no cycle,
- * every output belongs to one node and lies inside the project. Runs on the
- * resolved config, so paths compare as normalised strings.
+ * every output belongs to one node, lies inside the project and is none of
+ * the files spx or git keep there. Runs on the resolved config, so paths
+ * compare as normalised strings.
  */
-export function checkSemantics(config: PipelineConfig, locator: Locator): UserError[] {
+export function checkSemantics(config: PipelineConfig, locator: Locator, protectedPaths: ProtectedPaths): UserError[] {
   return [
     ...checkCommands(config, locator),
     ...checkDependencies(config, locator),
     ...checkCycles(config, locator),
-    ...checkOutputs(config, locator),
+    ...checkOutputs(config, locator, protectedPaths),
     ...checkContextNodes(config, locator),
   ];
 }
@@ -97,6 +106,8 @@ function checkCycles(config: PipelineConfig, locator: Locator): UserError[] {
 }
 
 interface Output {
+  /** Place in declaration order. */
+  order: number;
   node: string;
   index: number;
   /** As declared (after normalisation): a directory keeps its trailing `/`. */
@@ -105,46 +116,116 @@ interface Output {
   bare: string;
 }
 
-function checkOutputs(config: PipelineConfig, locator: Locator): UserError[] {
+function checkOutputs(config: PipelineConfig, locator: Locator, protectedPaths: ProtectedPaths): UserError[] {
   const errors: UserError[] = [];
   const inside: Output[] = [];
+  const isProtected = protectedOutput(protectedPaths);
   for (const [name, node] of Object.entries(config.nodes)) {
     node.outputs.forEach((declared, index) => {
       const fail = (message: string): number =>
-        errors.push(new UserError(message, locator.value(['nodes', name, 'outputs', index])));
+        errors.push(new UserError(message, locator.value(outputPath(config, name, index))));
       if (declared === '') {
         fail(`output of node "${name}" is the project root itself; name a file or directory inside it`);
       } else if (path.isAbsolute(declared) || declared === '..' || declared.startsWith('../')) {
         fail(`output "${declared}" of node "${name}" lies outside the project; outputs must be inside it`);
       } else {
-        inside.push({ node: name, index, declared, bare: declared.replace(/\/$/, '') });
+        const why = isProtected(declared.replace(/\/$/, ''));
+        if (why !== undefined) fail(`output "${declared}" of node "${name}" ${why}; no node may write or delete it`);
+        else inside.push({ order: inside.length, node: name, index, declared, bare: declared.replace(/\/$/, '') });
       }
     });
   }
 
-  // Quadratic, but a pipeline declares tens of outputs, not thousands.
-  for (let j = 0; j < inside.length; j++) {
-    const later = inside[j]!;
-    for (let i = 0; i < j; i++) {
-      const earlier = inside[i]!;
-      if (earlier.node === later.node) continue;
-      const message = overlapMessage(earlier, later);
-      if (message) {
-        errors.push(new UserError(message, locator.value(['nodes', later.node, 'outputs', later.index])));
-        break;
-      }
+  // Each output meets only the outputs at its own path, at its ancestors and
+  // below it: looked up by path, never compared pairwise (20,000 nodes).
+  const at = new Map<string, FirstOwners>();
+  const below = new Map<string, FirstOwners>();
+  for (const later of inside) {
+    const ancestors = ancestorsOf(later.bare);
+    const candidates = [at.get(later.bare), below.get(later.bare), ...ancestors.map((a) => at.get(a))];
+    let earlier: Output | undefined;
+    for (const owners of candidates) {
+      const other = owners && firstOfAnotherNode(owners, later.node);
+      if (other && (earlier === undefined || other.order < earlier.order)) earlier = other;
     }
+    if (earlier) {
+      errors.push(new UserError(overlapMessage(earlier, later), locator.value(outputPath(config, later.node, later.index))));
+    }
+    addOwner(at, later.bare, later);
+    for (const ancestor of ancestors) addOwner(below, ancestor, later);
   }
   return errors;
 }
 
-function overlapMessage(earlier: Output, later: Output): string | undefined {
+/**
+ * What a path is that no build may write or delete: git's repository, spx's
+ * record of the build, the pipeline itself, spx's own state. Folders of the
+ * state directory that no state uses (`.spx/context/`, where context
+ * bundles go by default, or `.spx/execute/`) stay allowed.
+ */
+function protectedOutput({ pipelineFiles, stateDir }: ProtectedPaths): (bare: string) => string | undefined {
+  const files: [string, string][] = [
+    [LOCK_FILE, `spx's record of the build`],
+    ...pipelineFiles.map((file): [string, string] => [file, 'the pipeline file']),
+  ];
+  return (bare) => {
+    if (bare.split('/').includes('.git')) return `is inside git's repository (.git/)`;
+    for (const [file, what] of files) {
+      if (bare === file) return `is ${what} (${file})`;
+      if (file.startsWith(`${bare}/`)) return `contains ${what} (${file})`;
+    }
+    if (stateDir === undefined) return undefined;
+    if (bare === stateDir) return `is spx's state directory`;
+    if (stateDir.startsWith(`${bare}/`)) return `contains spx's state directory (${stateDir}/)`;
+    if (!bare.startsWith(`${stateDir}/`)) return undefined;
+    const [entry = ''] = bare.slice(stateDir.length + 1).split('/', 1);
+    if (STATE_ENTRIES.includes(entry) || /\.(jsonl?|lock)$/.test(entry)) {
+      return `is spx's own state (${stateDir}/${entry}; other folders of ${stateDir}/, such as ${stateDir}/context/, may hold outputs)`;
+    }
+    return undefined;
+  };
+}
+
+/** spx.lock, in the project root (src/state/lockfile.ts; config may not import state). */
+const LOCK_FILE = 'spx.lock';
+
+/** What spx keeps in its state directory besides its JSON files: the cache, hand-edit backups, prompt logs. */
+const STATE_ENTRIES = ['cache', 'backups', 'prompts'];
+
+/** The first output recorded for a path, and the first of a node other than its node's: all an overlap check needs. */
+interface FirstOwners {
+  first: Output;
+  firstOfOtherNode?: Output;
+}
+
+function addOwner(table: Map<string, FirstOwners>, key: string, output: Output): void {
+  const owners = table.get(key);
+  if (!owners) table.set(key, { first: output });
+  else if (owners.firstOfOtherNode === undefined && owners.first.node !== output.node) owners.firstOfOtherNode = output;
+}
+
+function firstOfAnotherNode(owners: FirstOwners, node: string): Output | undefined {
+  return owners.first.node !== node ? owners.first : owners.firstOfOtherNode;
+}
+
+/** `a/b/c` → `a`, `a/b`. */
+function ancestorsOf(bare: string): string[] {
+  const ancestors: string[] = [];
+  for (let slash = bare.indexOf('/'); slash !== -1; slash = bare.indexOf('/', slash + 1)) ancestors.push(bare.slice(0, slash));
+  return ancestors;
+}
+
+/** Where an output is written: `output:` for the kinds with one file, else `outputs[index]`. */
+function outputPath(config: PipelineConfig, node: string, index: number): YamlPath {
+  return 'output' in config.nodes[node]! ? ['nodes', node, 'output'] : ['nodes', node, 'outputs', index];
+}
+
+function overlapMessage(earlier: Output, later: Output): string {
   const describe = (o: Output): string =>
     `${o.declared.endsWith('/') ? 'directory output' : 'output'} "${o.declared}" of node "${o.node}"`;
   const ofLater = describe(later);
   const ofEarlier = describe(earlier);
   if (earlier.bare === later.bare) return `${ofLater} is also declared as ${ofEarlier}; each output must have one node`;
   if (later.bare.startsWith(`${earlier.bare}/`)) return `${ofLater} lies inside ${ofEarlier}; each output must have one node`;
-  if (earlier.bare.startsWith(`${later.bare}/`)) return `${ofLater} contains ${ofEarlier}; each output must have one node`;
-  return undefined;
+  return `${ofLater} contains ${ofEarlier}; each output must have one node`;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UserError, UserErrors } from '../util/errors.js';
+import { mergeTables } from '../util/name-table.js';
 import type { SourceHash } from './config-cache.js';
 import { parseYaml } from './parse-yaml.js';
 import { pipelineFile, pipelineNames } from './pipelines.js';
@@ -64,7 +65,7 @@ export function mergePipelines(base: RawPipeline, project: ProjectPipeline): Raw
   const { extends: _name, ...overrides } = project;
   const merged: Record<string, unknown> = { ...base, ...overrides };
   for (const section of KEYED_SECTIONS) {
-    if (base[section] !== undefined && project[section] !== undefined) merged[section] = { ...base[section], ...project[section] };
+    if (base[section] !== undefined && project[section] !== undefined) merged[section] = mergeTables<unknown>(base[section], project[section]);
     else merged[section] = project[section] ?? base[section];
     if (merged[section] === undefined) delete merged[section];
   }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError, UserErrors } from '../util/errors.js';
+import { nameTable } from '../util/name-table.js';
 import { checkSemantics } from './check-semantics.js';
 import { readCachedConfig, writeCachedConfig, type ConfigCacheKey, type SourceHash } from './config-cache.js';
 import type { ProjectPipeline } from './extends.js';
@@ -38,14 +40,25 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   // The pipelines `extends` may name are part of what the text means: another
   // spx (another pipelines directory) must not be served this one's config.
   const pipelinesDir = options.pipelinesDir ?? SHIPPED_PIPELINES_DIR;
-  const sha256 = createHash('sha256').update(pipelinesDir).update('\0').update(text).digest('hex');
+  // So are its own path and the state directory's: outputs may be neither.
+  const sha256 = createHash('sha256').update(`${pipelinesDir}\0${absoluteFile}\0${stateDir}\0`).update(text).digest('hex');
   const key: ConfigCacheKey = { sha256, root };
   const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
-  if (cached) return { file: absoluteFile, root, config: cached };
+  if (cached) return { file: absoluteFile, root, config: withNameTables(cached) };
 
-  const { config, sources } = await compilePipeline(text, absoluteFile, root, pipelinesDir);
+  const { config, sources } = await compilePipeline(text, absoluteFile, root, stateDir, pipelinesDir);
   if (useCache) await writeCachedConfig(stateDir, key, config, sources);
   return { file: absoluteFile, root, config };
+}
+
+/** JSON from the config cache holds plain objects; the tables keyed by the user's names must not be. */
+function withNameTables(config: PipelineConfig): PipelineConfig {
+  return {
+    ...config,
+    vars: nameTable(Object.entries(config.vars)),
+    providers: nameTable(Object.entries(config.providers)),
+    nodes: nameTable(Object.entries(config.nodes)),
+  };
 }
 
 async function readPipelineText(file: string): Promise<string> {
@@ -69,6 +82,7 @@ async function compilePipeline(
   text: string,
   file: string,
   root: string,
+  stateDir: string,
   pipelinesDir: string,
 ): Promise<{ config: PipelineConfig; sources: SourceHash[] }> {
   const [{ parseYaml }, { validateSchema }, { applyExtends }] = await Promise.all([
@@ -84,7 +98,16 @@ async function compilePipeline(
 
   const { raw, locator, sources } = applyExtends(data as ProjectPipeline, projectLocator, pipelinesDir);
   const { config, errors } = resolvePipeline(raw, root, locator);
-  errors.push(...checkSemantics(config, locator));
+  const inProject = (absolute: string): string | undefined => {
+    const relative = path.relative(root, absolute).split(path.sep).join('/');
+    return relative === '' || relative === '..' || relative.startsWith('../') || path.isAbsolute(relative) ? undefined : relative;
+  };
+  const protectedPaths = {
+    // By the name it was opened with and by where it really is (spx.yaml may be a link).
+    pipelineFiles: [file, realpathSync(file), ...sources.map((source) => source.file)].flatMap((f) => inProject(f) ?? []),
+    stateDir: inProject(stateDir),
+  };
+  errors.push(...checkSemantics(config, locator, protectedPaths));
   if (errors.length > 0) throw new UserErrors(sortByLocation(errors));
   return { config, sources };
 }

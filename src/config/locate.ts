@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { SourceLocation } from './types.js';
 import type { Locator, YamlPath } from './yaml-path.js';
 
@@ -35,7 +35,7 @@ function walk(doc: Document, path: YamlPath): Found {
   for (const segment of path) {
     const node = found.value;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      const pair = pairsByKey(node).get(String(segment));
       if (!pair) break;
       found = { key: pair.key as Node, value: resolve(doc, pair.value) ?? undefined };
       // An empty value (`inputs:`) has no range of its own worth pointing at.
@@ -49,6 +49,23 @@ function walk(doc: Document, path: YamlPath): Found {
     }
   }
   return found;
+}
+
+const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+/** A mapping's pairs by key, built on first use: a file with thousands of errors must not search 20,000 keys for each. */
+function pairsByKey(map: YAMLMap): Map<string, Pair> {
+  let index = indexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const item of map.items) {
+      const key = isScalar(item.key) ? String(item.key.value) : undefined;
+      // The first of duplicate keys, as a search from the start would find.
+      if (key !== undefined && !index.has(key)) index.set(key, item);
+    }
+    indexes.set(map, index);
+  }
+  return index;
 }
 
 function resolve(doc: Document, node: unknown): Node | undefined {

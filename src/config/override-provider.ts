@@ -1,4 +1,5 @@
 import { UserError } from '../util/errors.js';
+import { nameTable } from '../util/name-table.js';
 import { BUILTIN_PROVIDERS } from './resolve-providers.js';
 import type { LoadedPipeline, NodeConfig } from './types.js';
 
@@ -13,9 +14,8 @@ export function withProvider(pipeline: LoadedPipeline, name: string): LoadedPipe
     const known = [...Object.keys(pipeline.config.providers), ...Object.keys(BUILTIN_PROVIDERS)];
     throw new UserError(`--provider: unknown provider "${name}" (declared: ${known.join(', ')})`);
   }
-  const nodes: Record<string, NodeConfig> = {};
-  for (const [node, config] of Object.entries(pipeline.config.nodes)) {
-    nodes[node] = 'provider' in config ? { ...config, provider: { name, ...provider } } : config;
-  }
+  const nodes = nameTable<NodeConfig>(
+    Object.entries(pipeline.config.nodes).map(([node, config]) => [node, 'provider' in config ? { ...config, provider: { name, ...provider } } : config]),
+  );
   return { ...pipeline, config: { ...pipeline.config, nodes } };
 }

@@ -1,3 +1,4 @@
+import { nameTable } from '../util/name-table.js';
 import type { ProviderConfig } from './types.js';
 
 /** Providers as the schema admits them: optional settings may be absent. */
@@ -14,9 +15,7 @@ const DEFAULT_AGENT_TIMEOUT = 3600;
 
 /** Fills every provider's defaults, so nodes and fingerprints see complete settings. */
 export function resolveProviders(raw: Record<string, RawProvider> | undefined): Record<string, ProviderConfig> {
-  const providers: Record<string, ProviderConfig> = {};
-  for (const [name, provider] of Object.entries(raw ?? {})) providers[name] = resolveProvider(provider);
-  return providers;
+  return nameTable(Object.entries(raw ?? {}).map(([name, provider]) => [name, resolveProvider(provider)]));
 }
 
 function resolveProvider(raw: RawProvider): ProviderConfig {
@@ -33,4 +32,4 @@ function resolveProvider(raw: RawProvider): ProviderConfig {
 }
 
 /** Always available, so that `--provider echo` rehearses any pipeline offline. */
-export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = { echo: { type: 'echo' } };
+export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderConfig>> = nameTable([['echo', { type: 'echo' }]]);

@@ -4,6 +4,7 @@ import { formatPath, type Locator, type YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
 import type { CacheConfig, NodeConfig, PipelineConfig, ResolvedProvider } from './types.js';
 import { BUILTIN_PROVIDERS, resolveProviders, type RawProvider } from './resolve-providers.js';
+import { nameTable } from '../util/name-table.js';
 import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 
 /** The pipeline as schema/spx.schema.json admits it: what resolvePipeline starts from. */
@@ -74,7 +75,7 @@ export function resolvePipeline(
   locator: Locator,
 ): { config: PipelineConfig; errors: UserError[] } {
   const errors: UserError[] = [];
-  const vars = Object.fromEntries(Object.entries(raw.vars ?? {}).map(([name, value]) => [name, String(value)]));
+  const vars = nameTable(Object.entries(raw.vars ?? {}).map(([name, value]) => [name, String(value)]));
   const substitute = (text: string, at: YamlPath): string =>
     text.replace(/\$\{vars\.([^}]*)\}/g, (match, name: string) => {
       const value = vars[name];
@@ -99,7 +100,7 @@ export function resolvePipeline(
     return undefined;
   };
 
-  const nodes: Record<string, NodeConfig> = {};
+  const nodes = nameTable<NodeConfig>();
   for (const [name, node] of Object.entries(raw.nodes)) {
     const at = (...rest: (string | number)[]): YamlPath => ['nodes', name, ...rest];
     const common = {

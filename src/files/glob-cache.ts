@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { noteRebuilt } from '../util/note.js';
 import { seal, unseal } from '../util/sealed.js';
-import { isRecord, withoutPrototype } from '../util/shape.js';
+import { isRecord } from '../util/shape.js';
+import { withoutPrototype } from '../util/name-table.js';
 
 /** 2: sealed (see sealed.ts), and a walked directory is stamped with its ctime and inode too, not its mtime alone. */
 const FORMAT = 2;

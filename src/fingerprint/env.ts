@@ -1,4 +1,5 @@
 import { hashBytes, type ContentHash } from '../util/hash.js';
+import { nameTable } from '../util/name-table.js';
 import { looksLikeSecret } from '../util/secrets.js';
 
 /**
@@ -10,7 +11,7 @@ import { looksLikeSecret } from '../util/secrets.js';
  * ways reruns the node.
  */
 export function hashEnv(names: readonly string[], byValue: readonly string[], env: NodeJS.ProcessEnv): Record<string, ContentHash> {
-  const hashed: Record<string, ContentHash> = Object.create(null) as Record<string, ContentHash>;
+  const hashed = nameTable<ContentHash>();
   for (const name of names) {
     const value = env[name];
     if (value === undefined) hashed[name] = hashBytes(`unset:${name}`);

@@ -10,6 +10,7 @@ import type { BuildState } from '../state/build-state.js';
 import type { LockEntry } from '../state/lockfile.js';
 import type { StatCache } from '../state/stat-cache.js';
 import type { ContentHash, Fingerprint } from '../util/hash.js';
+import { nameTable } from '../util/name-table.js';
 
 export interface Evaluation {
   fresh: boolean;
@@ -53,7 +54,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const config = pipeline.config.nodes[node]!;
 
   const handler = handlerFor(config);
-  const inputs: Record<string, ContentHash> = {};
+  const inputs = nameTable<ContentHash>();
   const missingInputs: string[] = [];
   const inputFiles = resolver.resolve(config.inputs);
   // A kind that selects files usually hashes them to decide (a context node
@@ -86,7 +87,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     if (hash === undefined) missingInputs.push(file);
     else inputs[file] = hash;
   }
-  const needs: Record<string, ContentHash> = {};
+  const needs = nameTable<ContentHash>();
   for (const needed of config.needs) {
     const entry = state.get(needed);
     if (entry) needs[needed] = hashOutputs(entry.outputs);
@@ -118,7 +119,7 @@ interface OutputCheck {
   handEdited: string[];
 }
 
-const NO_OUTPUT_CHANGES: OutputCheck = { missing: [], edited: {}, handEdited: [] };
+const NO_OUTPUT_CHANGES: OutputCheck = { missing: [], edited: nameTable(), handEdited: [] };
 
 /**
  * A missing output makes the node stale. A changed one does not: it is a
@@ -126,7 +127,7 @@ const NO_OUTPUT_CHANGES: OutputCheck = { missing: [], edited: {}, handEdited: []
  * node's dependents stale through their `needs`.
  */
 function checkOutputs(previous: LockEntry, outputs: readonly string[], statCache: StatCache, root: string): OutputCheck {
-  const check: OutputCheck = { missing: [], edited: {}, handEdited: [] };
+  const check: OutputCheck = { missing: [], edited: nameTable(), handEdited: [] };
   for (const path of outputs) {
     const hash = hashOutput(statCache, root, path);
     if (hash === undefined) {

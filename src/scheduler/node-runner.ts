@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { LoadedPipeline } from '../config/types.js';
 import type { Cache, CacheEntry, CachedFile } from '../cache/cache.js';
 import { fileMode, hashOutputFiles, isDirectoryOutput, listFilesBelow, outputFiles } from '../files/output-hash.js';
+import { escapingLink } from '../files/escaping-link.js';
 import type { InputResolver } from '../files/input-resolver.js';
 import { NodeFailure, type RunContext } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
@@ -11,6 +12,7 @@ import type { BuildState } from '../state/build-state.js';
 import type { LockEntry } from '../state/lockfile.js';
 import type { StatCache } from '../state/stat-cache.js';
 import type { ContentHash } from '../util/hash.js';
+import { nameTable } from '../util/name-table.js';
 import { CACHE_FORMAT } from '../cache/cache.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink } from './events.js';
@@ -49,6 +51,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
   try {
     // Without its inputs the fingerprint means nothing: neither restore nor run.
     if (evaluation.selectionError !== undefined) throw new NodeFailure(evaluation.selectionError);
+    refuseEscapingOutputs(config.outputs, pipeline.root);
     backUpHandEdits(node, evaluation, context);
     const handler = handlerFor(config);
     const runContext: RunContext = {
@@ -118,6 +121,23 @@ function dependencyOutputs(node: string, context: NodeRunnerContext): { node: st
   return files;
 }
 
+/**
+ * Before an output is backed up, deleted, restored or written: none may
+ * lead through a link out of the project, where spx would act on files
+ * that are not the project's.
+ */
+function refuseEscapingOutputs(outputs: readonly string[], root: string): void {
+  for (const declared of outputs) {
+    const escape = escapingLink(root, declared);
+    if (escape) {
+      throw new NodeFailure(
+        `output ${declared} leads through the symlink ${escape.link} to ${escape.target}, outside the project; ` +
+          'spx writes only inside it (remove the link, or run the command outside spx)',
+      );
+    }
+  }
+}
+
 function backUpHandEdits(node: string, evaluation: Evaluation, context: NodeRunnerContext): void {
   const { pipeline, stateDir, state, statCache } = context;
   const previous = state.get(node);
@@ -183,7 +203,7 @@ async function tryRestore(
 /** Hashes what the node wrote; a declared output it did not write fails it. */
 function collectOutputs(node: string, context: NodeRunnerContext): Omit<CacheEntry, 'cost'> {
   const { pipeline, statCache } = context;
-  const outputs: CacheEntry['outputs'] = {};
+  const outputs: CacheEntry['outputs'] = nameTable();
   for (const declared of pipeline.config.nodes[node]!.outputs) {
     const files = outputFiles(statCache, pipeline.root, declared);
     if (files === undefined) throw new NodeFailure(`the command succeeded but did not write the declared output ${declared}`);
@@ -194,7 +214,7 @@ function collectOutputs(node: string, context: NodeRunnerContext): Omit<CacheEnt
 }
 
 function record(node: string, evaluation: Evaluation, entry: Omit<CacheEntry, 'cost'>, context: NodeRunnerContext): void {
-  const outputs: Record<string, ContentHash> = {};
+  const outputs = nameTable<ContentHash>();
   for (const [declared, output] of Object.entries(entry.outputs)) outputs[declared] = output.hash;
   const lockEntry: LockEntry = { fingerprint: evaluation.fingerprint, ...evaluation.parts, outputs };
   if (entry.metrics) lockEntry.metrics = entry.metrics;

@@ -3,6 +3,7 @@ import { hashOutput } from '../files/output-hash.js';
 import { hashOutputs } from '../fingerprint/fingerprint.js';
 import { UserError } from '../util/errors.js';
 import type { ContentHash } from '../util/hash.js';
+import { nameTable } from '../util/name-table.js';
 import type { BuildState } from './build-state.js';
 import { withHandEdits } from './hand-edits.js';
 import type { StatCache } from './stat-cache.js';
@@ -18,7 +19,7 @@ export function approveNode(pipeline: LoadedPipeline, state: BuildState, statCac
   if (!('review' in config) || !config.review) throw new UserError(`node "${node}" has no review gate (review: true) to approve`);
   const entry = state.get(node);
   if (!entry) throw new UserError(`node "${node}" has not been built yet: run "spx build ${node}" first`);
-  const current: Record<string, ContentHash> = {};
+  const current = nameTable<ContentHash>();
   for (const output of config.outputs) {
     const hash = hashOutput(statCache, pipeline.root, output);
     if (hash === undefined) throw new UserError(`${output} (output of "${node}") is missing: run "spx build ${node}" to regenerate it`);

@@ -1,19 +1,57 @@
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isInside } from '../files/escaping-link.js';
 
 /**
  * Saves a copy of an output a human edited, before spx regenerates it:
  * `.spx/backups/NODE/<time>/<path>`. spx never loses a hand edit.
- * Returns the backup's path relative to the project root.
+ * Returns the backup's path relative to the project root, or undefined when
+ * there was nothing to save.
+ *
+ * A backup holds bytes, never links: an output a human replaced by a link
+ * is saved as the content it showed (a copied link would change with its
+ * target, or dangle). Links leading out of the project and special files
+ * (a FIFO would block the build) are left out.
  */
 export function backUpOutput(root: string, stateDir: string, node: string, output: string, now: Date = new Date()): string | undefined {
   const source = join(root, output);
-  if (!existsSync(source)) return undefined;
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const target = join(stateDir, 'backups', node, stamp, output);
-  cpSync(source, target, { recursive: true });
+  if (!copyBytes(source, target, realpathSync(root), true)) return undefined;
   pruneOldBackups(join(stateDir, 'backups', node));
   return target.startsWith(root + '/') ? target.slice(root.length + 1) : target;
+}
+
+/** Copies a file, or a directory's files, as bytes; whether anything was copied. */
+function copyBytes(source: string, target: string, realRoot: string, top: boolean): boolean {
+  let stats;
+  try {
+    stats = lstatSync(source);
+  } catch {
+    return false;
+  }
+  if (stats.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = realpathSync(source);
+      stats = statSync(real);
+    } catch {
+      return false;
+    }
+    if (!isInside(realRoot, real)) return false;
+    // Only the output itself may be a linked directory: one deeper could loop.
+    if (stats.isDirectory() && !top) return false;
+    source = real;
+  }
+  if (stats.isFile()) {
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(source, target);
+    return true;
+  }
+  if (!stats.isDirectory()) return false;
+  mkdirSync(target, { recursive: true });
+  for (const entry of readdirSync(source)) copyBytes(join(source, entry), join(target, entry), realRoot, false);
+  return true;
 }
 
 /** Backups kept per node: enough to undo a bad regeneration, not a disk filler. */

@@ -1,4 +1,5 @@
 import type { ContentHash } from '../util/hash.js';
+import { mergeTables } from '../util/name-table.js';
 import type { LockEntry } from './lockfile.js';
 
 /**
@@ -11,12 +12,12 @@ import type { LockEntry } from './lockfile.js';
 export function withHandEdits(entry: LockEntry, current: Record<string, ContentHash>): LockEntry {
   const changed = Object.keys(current).filter((path) => current[path] !== entry.outputs[path]);
   if (changed.length === 0) return entry;
-  const generated: Record<string, ContentHash> = { ...entry.generated };
+  const generated = mergeTables(entry.generated);
   for (const path of changed) generated[path] ??= entry.outputs[path]!;
   for (const [path, hash] of Object.entries(current)) {
     if (generated[path] === hash) delete generated[path];
   }
-  const updated: LockEntry = { ...entry, outputs: { ...entry.outputs, ...current } };
+  const updated: LockEntry = { ...entry, outputs: mergeTables(entry.outputs, current) };
   if (Object.keys(generated).length > 0) updated.generated = generated;
   else delete updated.generated;
   return updated;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ContentHash, Fingerprint } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
-import { isRecord, isStringRecord, keyPath, withoutPrototype } from '../util/shape.js';
+import { isRecord, isStringRecord, keyPath } from '../util/shape.js';
+import { nameTable, withoutPrototype } from '../util/name-table.js';
 
 /**
  * Bump when the meaning of recorded fingerprints changes: every node then
@@ -49,7 +50,7 @@ export interface Lock {
 export const LOCK_FILE = 'spx.lock';
 
 export function emptyLock(): Lock {
-  return { format: STATE_FORMAT, nodes: Object.create(null) as Record<string, LockEntry> };
+  return { format: STATE_FORMAT, nodes: nameTable() };
 }
 
 /**
@@ -75,11 +76,13 @@ export function readLock(root: string): Lock {
   }
   if (!isRecord(parsed) || typeof parsed.format !== 'number') throw damaged('no "format" number');
   // Another format is not read at all: its fingerprints mean something else.
-  if (parsed.format !== STATE_FORMAT) return { format: parsed.format, nodes: Object.create(null) as Record<string, LockEntry> };
+  if (parsed.format !== STATE_FORMAT) return { format: parsed.format, nodes: nameTable() };
   if (!isRecord(parsed.nodes)) throw damaged('no "nodes" object');
   for (const node in parsed.nodes) {
-    const problem = lockEntryProblem(parsed.nodes[node]);
+    const entry = parsed.nodes[node];
+    const problem = lockEntryProblem(entry);
     if (problem !== undefined) throw damaged(`${keyPath('nodes', node)} is not a node's entry (${problem})`);
+    tablesWithoutPrototype(entry as LockEntry);
   }
   return { format: parsed.format, nodes: withoutPrototype(parsed.nodes as Record<string, LockEntry>) };
 }
@@ -108,6 +111,13 @@ export function lockEntryProblem(entry: unknown): string | undefined {
   return undefined;
 }
 
+/** An entry's tables are keyed by file, setting and variable names: `constructor` is a file name like any other. */
+export function tablesWithoutPrototype(entry: LockEntry): void {
+  for (const table of [entry.settings, entry.inputs, entry.needs, entry.env, entry.outputs, entry.generated, entry.metrics]) {
+    if (table !== undefined) withoutPrototype(table);
+  }
+}
+
 /**
  * Deterministic, diff-friendly text: keys sorted at every level, one field a
  * line, no timestamps, no absolute paths; the same state always gives the
@@ -123,7 +133,7 @@ export function writeLock(root: string, lock: Lock): void {
 
 function sortKeysDeep(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = {};
+  const out = nameTable<unknown>();
   for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
   return out;
 }

@@ -24,15 +24,6 @@ export function isStringArray(value: unknown): value is string[] {
   return true;
 }
 
-/**
- * Makes a parsed object keyed by names from elsewhere (node names, paths,
- * globs) safe to index with any of them: without a prototype, `constructor`
- * or `__proto__` are plain keys. O(1), unlike copying into a Map.
- */
-export function withoutPrototype<T extends object>(value: T): T {
-  return Object.setPrototypeOf(value, null) as T;
-}
-
 /** A key for a message: `nodes.a`, or `nodes["a b"]` when it is not a plain word. */
 export function keyPath(parent: string, key: string): string {
   return /^[A-Za-z_][\w-]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;

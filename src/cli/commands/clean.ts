@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { escapingLink } from '../../files/escaping-link.js';
 import { Graph } from '../../graph/graph.js';
 import { BuildLock } from '../../state/build-lock.js';
 import { parseCommandArgs } from '../args.js';
@@ -18,7 +19,8 @@ Options:
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 removed (or listed), 1 the project is locked by a build, 2 usage error.`;
+Exit codes: 0 removed (or listed), 1 the project is locked by a build or an
+output leads through a symlink out of the project (left alone), 2 usage error.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('clean', args, { 'dry-run': { type: 'boolean', short: 'n' } });
@@ -37,15 +39,24 @@ export async function run(args: string[]): Promise<number> {
     console.error(`spx: a build is running in ${lock}; clean after it ends`);
     return EXIT.failed;
   }
+  let leftAlone = 0;
   try {
     for (const node of nodes) {
       for (const output of pipeline.config.nodes[node]!.outputs) {
+        // Never through a link out of the project: what lies there is not the build's.
+        const escape = escapingLink(pipeline.root, output);
+        if (escape) {
+          console.error(`spx: left ${output} (${node}) alone: it leads through the symlink ${escape.link} to ${escape.target}, outside the project`);
+          leftAlone++;
+          continue;
+        }
         console.log(`${values['dry-run'] ? 'would remove' : 'removed'} ${output} (${node})`);
-        if (!values['dry-run']) rmSync(join(pipeline.root, output), { recursive: true, force: true });
+        // Without the trailing "/": a directory output that is a link (inside the project) goes as a link, its target untouched.
+        if (!values['dry-run']) rmSync(join(pipeline.root, output.replace(/\/$/, '')), { recursive: true, force: true });
       }
     }
   } finally {
     lock?.release();
   }
-  return EXIT.ok;
+  return leftAlone > 0 ? EXIT.failed : EXIT.ok;
 }

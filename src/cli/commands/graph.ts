@@ -25,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const format = values.format ?? 'mermaid';
-  const render = FORMATS[format];
+  const render = Object.hasOwn(FORMATS, format) ? FORMATS[format] : undefined;
   if (!render) throw new UserError(`--format must be one of: ${Object.keys(FORMATS).join(', ')}; got "${format}"`);
   const { pipeline } = await openProject({ directory: values.directory, file: values.file });
   process.stdout.write(render(pipeline.config));

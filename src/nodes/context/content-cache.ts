@@ -4,7 +4,8 @@ import { writeFileAtomic } from '../../util/atomic-write.js';
 import { hashBytes, type ContentHash } from '../../util/hash.js';
 import { noteRebuilt } from '../../util/note.js';
 import { seal, unseal } from '../../util/sealed.js';
-import { isRecord, withoutPrototype } from '../../util/shape.js';
+import { isRecord } from '../../util/shape.js';
+import { withoutPrototype } from '../../util/name-table.js';
 
 /** 2: sealed (see sealed.ts). */
 const FORMAT = 2;
