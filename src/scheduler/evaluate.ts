@@ -25,6 +25,8 @@ export interface Evaluation {
   inputFiles: string[];
   /** Why the kind could not select its inputs (NodeFailure from selectInputs): the node cannot run. */
   selectionError?: string;
+  /** Files the patterns or selectors matched but left out, one warning line each, printed if the node runs. */
+  leftOut: string[];
   /** Literal input paths that do not exist: the node cannot run. */
   missingInputs: string[];
   /** Outputs as they are now, where they differ from what spx.lock records (hand edits). */
@@ -54,7 +56,9 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const handler = handlerFor(config);
   const inputs: Record<string, ContentHash> = {};
   const missingInputs: string[] = [];
-  const inputFiles = resolver.resolve(config.inputs);
+  const leftOut = new Set<string>();
+  const note = (message: string): void => void leftOut.add(message);
+  const inputFiles = resolver.resolve(config.inputs, note);
   // A kind that selects files usually hashes them to decide (a context node
   // checks they exist); each is then stat-ed once, not twice.
   const hashed = new Map<string, ContentHash | undefined>();
@@ -71,6 +75,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
         recorded: (name) => state.get(name),
         stateDir: context.stateDir,
         hashFile,
+        leftOut: note,
       });
       const declared = new Set(inputFiles);
       inputFiles.push(...selected.filter((file) => !declared.has(file)));
@@ -108,7 +113,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   for (const file of missingInputs) reasons.push(`input missing: ${file}`);
   // Without its selection the fingerprint lists every selected file as removed: say the one thing that matters.
   if (selectionError !== undefined) reasons.splice(0, reasons.length, `cannot select inputs: ${selectionError}`);
-  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles, missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
+  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles, leftOut: [...leftOut], missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 
 interface OutputCheck {
