@@ -39,7 +39,7 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
   const spxOwn = spxOwnFiles(config);
   const leftOut = (file: string): boolean => spxOwn(file) || excluded(file);
 
-  const boundary = resolver.memo(`context:boundary`, () => new ProjectBoundary(root));
+  const boundary = resolver.memo('context:boundary', () => new ProjectBoundary(root));
   const exists = (file: string): boolean => {
     const location = boundary.locate(file);
     if (location === 'outside') context.leftOut(`left out ${displayName(file)}: its real path is outside the project (a symlink leads out)`);
@@ -145,7 +145,10 @@ function mentionedPaths(source: string, context: SelectionContext, cache: Conten
     output.endsWith('/') ? context.resolver.resolve([`${output}**`]) : [output],
   );
   const paths: string[] = [];
+  const boundary = context.resolver.memo('context:boundary', () => new ProjectBoundary(context.root));
   for (const document of documents) {
+    // A document is read to follow it: never through a link out of the project.
+    if (boundary.locate(document) !== 'inside') continue;
     const hash = context.hashFile(document);
     if (hash === undefined) continue;
     for (const word of cache.mentions(context.root, document, hash, pathLikeWords)) {
