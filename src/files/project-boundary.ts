@@ -11,33 +11,40 @@ export type Location = 'inside' | 'outside' | 'missing';
  * way, can lead anywhere, and a cloned repository is data, not a choice the
  * user made. Symlinks that stay inside are ordinary files.
  *
- * Cheap enough for every selected file on every build: one lstat per file,
- * one realpath per directory (remembered), a realpath per symlink.
+ * Cheap enough for every selected file on every build: one lstat per file
+ * and per directory (remembered), a realpath only where a symlink is.
  */
 export class ProjectBoundary {
-  private readonly realRoot: string;
-  private readonly realDirs = new Map<string, Location>();
+  private realRoot: string | undefined;
+  private readonly directories = new Map<string, Location>([['', 'inside']]);
 
-  constructor(private readonly root: string) {
-    this.realRoot = realpathSync.native(root);
-  }
+  constructor(private readonly root: string) {}
 
+  /** Where `file` (relative to the root, or absolute) really is; a dangling link is missing. */
   locate(file: string): Location {
-    const absolute = path.resolve(this.root, file);
-    const stats = lstatSync(absolute, { throwIfNoEntry: false });
-    if (!stats) return 'missing';
-    const directory = this.locateDirectory(path.dirname(absolute));
-    if (directory !== 'inside' || !stats.isSymbolicLink()) return directory;
-    return this.locateReal(absolute);
+    if (!CLEAN.test(file)) return this.locateReal(path.resolve(this.root, file));
+    const slash = file.lastIndexOf('/');
+    const directory = slash < 0 ? 'inside' : this.locateDirectory(file.slice(0, slash));
+    return directory === 'inside' ? this.locateEntry(file) : directory;
   }
 
   private locateDirectory(directory: string): Location {
-    let location = this.realDirs.get(directory);
+    let location = this.directories.get(directory);
     if (location === undefined) {
-      location = this.locateReal(directory);
-      this.realDirs.set(directory, location);
+      const slash = directory.lastIndexOf('/');
+      location = this.locateDirectory(slash < 0 ? '' : directory.slice(0, slash));
+      if (location === 'inside') location = this.locateEntry(directory);
+      this.directories.set(directory, location);
     }
     return location;
+  }
+
+  /** An entry of a directory that is inside: inside unless it is a symlink leading out. */
+  private locateEntry(relative: string): Location {
+    const absolute = `${this.root}/${relative}`;
+    const stats = lstatSync(absolute, { throwIfNoEntry: false });
+    if (!stats) return 'missing';
+    return stats.isSymbolicLink() ? this.locateReal(absolute) : 'inside';
   }
 
   private locateReal(absolute: string): Location {
@@ -48,9 +55,13 @@ export class ProjectBoundary {
       // A dangling link, or a loop: nothing there to read.
       return 'missing';
     }
+    this.realRoot ??= realpathSync.native(this.root);
     return real === this.realRoot || real.startsWith(this.realRoot + path.sep) ? 'inside' : 'outside';
   }
 }
+
+/** A relative path with no `.`, `..` or empty segment: its directories are its prefixes. */
+const CLEAN = /^(?!\/)(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?!.*\/\/)(?!.*\/$)./s;
 
 /** A file spx will not read as data, and why (for a message: "input notes.md <why>"). */
 export class RefusedFile extends Error {
