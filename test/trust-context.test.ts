@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { displayName } from '../src/files/file-name.js';
 import { git } from './helpers/agents.js';
 import { cleanupCacheDirs, commitAll, tempDir } from './helpers/cache.js';
 import { cleanupProjects, createProject, type TestProject } from './helpers/project.js';
@@ -66,12 +67,16 @@ describe('context selection stays inside the project', () => {
     const outside = outsideSecret();
     const project = createProject({ 'README.md': '# demo\n', 'USER-SPEC.md': 'Build a thing.\n' }, REHEARSAL);
     symlinkSync(outside.file, project.path('notes.md'));
+    // A name that would clear the terminal if printed as is.
+    symlinkSync(outside.file, project.path('evil\x1b[2J\n.md'));
     // A symlink that stays inside the project is an ordinary file.
     symlinkSync('README.md', project.path('alias.md'));
     commitAll(project);
 
     const out = await build(project);
     expect(out).toMatch(/left out notes\.md: its real path is outside the project/);
+    expect(out).toContain('left out "evil\\u001b[2J\\n.md": its real path is outside the project');
+    expect(out).not.toContain('\x1b');
     const bundle = project.read(BUNDLE);
     expect(bundle).toContain('<file path="alias.md">');
     expect(bundle).not.toContain('<file path="notes.md">');
@@ -187,5 +192,16 @@ nodes:
     expect(project.read(BUNDLE)).toContain('second-content');
     expect(project.takeRuns()).toEqual(['use']);
     expect(await build(project)).toContain('0 ran, 2 fresh');
+  });
+});
+
+describe('displayName', () => {
+  it('prints any name on one line, plain when it is plain, escaped otherwise', () => {
+    expect(displayName('src/a.ts')).toBe('src/a.ts');
+    expect(displayName('a b.txt')).toBe('"a b.txt"');
+    expect(displayName('a\nb.txt')).toBe('"a\\nb.txt"');
+    expect(displayName('x\x1b[31m\u009b\u202e.md')).toBe('"x\\u001b[31m\\u009b\\u202e.md"');
+    expect(displayName(Buffer.from([0x64, 0x2f, 0xff, 0x41, 0xc3, 0xa9, 0xc3]))).toBe('"d/\\xffAé\\xc3"');
+    expect(displayName(Buffer.from('café.md'))).toBe('café.md');
   });
 });
