@@ -121,17 +121,26 @@ nodes:
     expect(filesHolding(project, outside.secret)).toEqual([]);
   });
 
-  it('a FIFO matched by the selection neither hangs the build nor is read, and is named', async () => {
+  it('a FIFO matched by a selection or a glob neither hangs the build nor is read, and is named', async () => {
     const project = createProject({ 'src/a.ts': 'export const a = 1;\n' }, `version: 1
 nodes:
   context:
     kind: context
     files: { include: ["src/**"] }
+  use:
+    kind: run
+    command: echo use >> runs.log
+    inputs: ["src/**"]
+    # After the bundle, not beside it: only what each node leaves out is under test.
+    uses: [context]
 `);
     execFileSync('mkfifo', [project.path('src/pipe.ts')]);
     symlinkSync('pipe.ts', project.path('src/link.ts'));
     const out = await build(project);
-    expect(out).toMatch(/left out src\/link\.ts: not a regular file/);
+    expect(out).toMatch(/! context: left out src\/link\.ts: not a regular file/);
+    // A glob matches what is there: no permanent "input file not found".
+    expect(out).toMatch(/! use: left out src\/link\.ts: matched by a glob, but not a regular file/);
+    expect(project.takeRuns()).toEqual(['use']);
     expect(project.read(BUNDLE)).toContain('<file path="src/a.ts">');
     expect(project.read(BUNDLE)).not.toContain('src/pipe.ts');
   }, 20_000);

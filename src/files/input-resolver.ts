@@ -16,6 +16,11 @@ export function globMatcher(globs: string | readonly string[]): (path: string) =
   return picomatch(globs as string | string[], { dot: true, flags: 's' });
 }
 
+/** Whether an input pattern is a glob (else a file it names, which must exist). */
+export function isGlob(pattern: string): boolean {
+  return pattern.startsWith('!') || picomatch.scan(pattern).isGlob;
+}
+
 /** Hears why a file a pattern matched was left out: a warning line, and the path as matched. */
 export type LeftOut = (message: string, matched: string) => void;
 

@@ -2,7 +2,8 @@ import type { LoadedPipeline } from '../config/types.js';
 import { computeFingerprint, hashEnv, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
 import { hashOutput } from '../files/output-hash.js';
-import type { InputResolver } from '../files/input-resolver.js';
+import { displayName } from '../files/file-name.js';
+import { isGlob, type InputResolver } from '../files/input-resolver.js';
 import { NodeFailure } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
 import type { BuildState } from '../state/build-state.js';
@@ -67,9 +68,10 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     return hashed.get(file);
   };
   let selectionError: string | undefined;
+  let selected: string[] = [];
   if (handler.selectInputs) {
     try {
-      const selected = handler.selectInputs(config, {
+      selected = handler.selectInputs(config, {
         root: pipeline.root,
         resolver,
         recorded: (name) => state.get(name),
@@ -85,11 +87,17 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
       selectionError = error.message;
     }
   }
-  for (const file of inputFiles) {
+  // A named file must exist; a glob matches what is there, and a match that
+  // is no regular file (a dangling link, a link to a FIFO) is left out, not
+  // a permanent "not found".
+  const named = new Set([...config.inputs.filter((pattern) => !isGlob(pattern)), ...selected]);
+  const usableFiles = inputFiles.filter((file) => {
     const hash = hashFile(file);
-    if (hash === undefined) missingInputs.push(file);
-    else inputs[file] = hash;
-  }
+    if (hash !== undefined) inputs[file] = hash;
+    else if (named.has(file)) missingInputs.push(file);
+    else note(`left out ${displayName(file)}: matched by a glob, but not a regular file`);
+    return hash !== undefined || named.has(file);
+  });
   const needs: Record<string, ContentHash> = {};
   for (const needed of config.needs) {
     const entry = state.get(needed);
@@ -113,7 +121,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   for (const file of missingInputs) reasons.push(`input missing: ${file}`);
   // Without its selection the fingerprint lists every selected file as removed: say the one thing that matters.
   if (selectionError !== undefined) reasons.splice(0, reasons.length, `cannot select inputs: ${selectionError}`);
-  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles, leftOut: [...leftOut], missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
+  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles: usableFiles, leftOut: [...leftOut], missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 
 interface OutputCheck {
