@@ -17,6 +17,12 @@ export interface SelectionContext {
    * regular file.
    */
   hashFile(path: string): ContentHash | undefined;
+  /**
+   * Says why a file the selectors matched is not selected, when the user
+   * must hear it (it leads outside the project, it is a FIFO): printed as a
+   * warning when the node runs. One line; names shown with `displayName`.
+   */
+  leftOut(message: string): void;
 }
 
 /** What a node kind is given to do its work. */

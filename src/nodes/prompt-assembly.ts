@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readProjectFile, RefusedFile } from '../files/project-boundary.js';
+import { NodeFailure } from './kind.js';
 
 /** One file placed in a prompt, and why it is there. */
 export interface PromptSection {
@@ -14,14 +14,29 @@ export interface PromptSection {
  * The instruction, then every file in a clearly delimited section that
  * names its path, so that the model can tell them apart and cite them.
  * The markers are unlikely in source code and easy to spot in a log.
+ *
+ * A file named inside the project whose real path is outside (a committed
+ * symlink to `~/.ssh/config`), or that is not a regular file, fails the
+ * node rather than being left out: the prompt would silently lack what
+ * spx.yaml says it holds, and the model would answer without it.
  */
 export function assemblePrompt(instruction: string, sections: readonly PromptSection[], root: string): string {
   const parts = [instruction.trim(), ''];
   for (const section of sections) {
     const label = `${section.role === 'input' ? 'input' : `${section.role} ${section.node}`}: ${section.path}`;
-    let content = readFileSync(join(root, section.path), 'utf8');
+    let content = readForPrompt(root, section.path, section.role === 'input' ? 'input' : `output of "${section.node}"`);
     if (!content.endsWith('\n')) content += '\n';
     parts.push(`<<<< BEGIN ${label} >>>>`, content + `<<<< END ${label} >>>>`, '');
   }
   return parts.join('\n');
+}
+
+/** A file's text for a prompt; a refusal says which file and why, as a node failure. */
+export function readForPrompt(root: string, path: string, what: string): string {
+  try {
+    return readProjectFile(root, path).toString('utf8');
+  } catch (error) {
+    if (error instanceof RefusedFile) throw new NodeFailure(`${what} ${error.message}`);
+    throw error;
+  }
 }

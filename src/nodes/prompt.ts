@@ -4,7 +4,7 @@ import type { PromptNodeConfig } from '../config/types.js';
 import { createProvider, providerFingerprintSettings, ProviderError } from '../providers/provider.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { NodeFailure, type NodeKindHandler, type RunMetrics } from './kind.js';
-import { assemblePrompt, type PromptSection } from './prompt-assembly.js';
+import { assemblePrompt, readForPrompt, type PromptSection } from './prompt-assembly.js';
 
 /** The default instructions ship with spx, beside the ready pipelines. */
 const DEFAULT_PROMPTS = new URL('../../pipelines/prompts/', import.meta.url);
@@ -44,7 +44,7 @@ export const promptKind: NodeKindHandler<PromptNodeConfig> = {
   },
 
   async run(config, context) {
-    const instruction = config.promptFile === undefined ? (config.prompt ?? defaultPrompt(config.kind)) : readFileSync(join(context.root, config.promptFile), 'utf8');
+    const instruction = config.promptFile === undefined ? (config.prompt ?? defaultPrompt(config.kind)) : readForPrompt(context.root, config.promptFile, 'promptFile');
     const sections: PromptSection[] = [
       ...context.inputFiles.filter((file) => file !== config.promptFile).map((path) => ({ role: 'input' as const, path })),
       ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),

@@ -3,7 +3,8 @@ import { hashEnv } from '../fingerprint/env.js';
 import { computeFingerprint, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
 import { hashOutput } from '../files/output-hash.js';
-import type { InputResolver } from '../files/input-resolver.js';
+import { displayName } from '../files/file-name.js';
+import { isGlob, type InputResolver } from '../files/input-resolver.js';
 import { NodeFailure } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
 import type { BuildState } from '../state/build-state.js';
@@ -27,6 +28,8 @@ export interface Evaluation {
   inputFiles: string[];
   /** Why the kind could not select its inputs (NodeFailure from selectInputs): the node cannot run. */
   selectionError?: string;
+  /** Files the patterns or selectors matched but left out, one warning line each, printed if the node runs. */
+  leftOut: string[];
   /** Literal input paths that do not exist: the node cannot run. */
   missingInputs: string[];
   /** Outputs as they are now, where they differ from what spx.lock records (hand edits). */
@@ -56,7 +59,9 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const handler = handlerFor(config);
   const inputs = nameTable<ContentHash>();
   const missingInputs: string[] = [];
-  const inputFiles = resolver.resolve(config.inputs);
+  const leftOut = new Set<string>();
+  const note = (message: string): void => void leftOut.add(message);
+  const inputFiles = resolver.resolve(config.inputs, note);
   // A kind that selects files usually hashes them to decide (a context node
   // checks they exist); each is then stat-ed once, not twice.
   const hashed = new Map<string, ContentHash | undefined>();
@@ -65,14 +70,16 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
     return hashed.get(file);
   };
   let selectionError: string | undefined;
+  let selected: string[] = [];
   if (handler.selectInputs) {
     try {
-      const selected = handler.selectInputs(config, {
+      selected = handler.selectInputs(config, {
         root: pipeline.root,
         resolver,
         recorded: (name) => state.get(name),
         stateDir: context.stateDir,
         hashFile,
+        leftOut: note,
       });
       const declared = new Set(inputFiles);
       inputFiles.push(...selected.filter((file) => !declared.has(file)));
@@ -82,11 +89,17 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
       selectionError = error.message;
     }
   }
-  for (const file of inputFiles) {
+  // A named file must exist; a glob matches what is there, and a match that
+  // is no regular file (a dangling link, a link to a FIFO) is left out, not
+  // a permanent "not found".
+  const named = new Set([...config.inputs.filter((pattern) => !isGlob(pattern)), ...selected]);
+  const usableFiles = inputFiles.filter((file) => {
     const hash = hashFile(file);
-    if (hash === undefined) missingInputs.push(file);
-    else inputs[file] = hash;
-  }
+    if (hash !== undefined) inputs[file] = hash;
+    else if (named.has(file)) missingInputs.push(file);
+    else note(`left out ${displayName(file)}: matched by a glob, but not a regular file`);
+    return hash !== undefined || named.has(file);
+  });
   const needs = nameTable<ContentHash>();
   for (const needed of config.needs) {
     const entry = state.get(needed);
@@ -110,7 +123,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   for (const file of missingInputs) reasons.push(`input missing: ${file}`);
   // Without its selection the fingerprint lists every selected file as removed: say the one thing that matters.
   if (selectionError !== undefined) reasons.splice(0, reasons.length, `cannot select inputs: ${selectionError}`);
-  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles, missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
+  return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles: usableFiles, leftOut: [...leftOut], missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 
 interface OutputCheck {

@@ -52,6 +52,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
     // Without its inputs the fingerprint means nothing: neither restore nor run.
     if (evaluation.selectionError !== undefined) throw new NodeFailure(evaluation.selectionError);
     refuseEscapingOutputs(config.outputs, pipeline.root);
+    for (const message of evaluation.leftOut) emit({ type: 'warning', node, message });
     backUpHandEdits(node, evaluation, context);
     const handler = handlerFor(config);
     const runContext: RunContext = {

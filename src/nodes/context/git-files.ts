@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { decodeName, displayName } from '../../files/file-name.js';
 import type { InputResolver } from '../../files/input-resolver.js';
 import { NodeFailure } from '../kind.js';
 
@@ -9,6 +10,12 @@ export interface GitFiles {
   untracked: ReadonlySet<string>;
   /** Tracked but deleted from the working tree. */
   deleted: ReadonlySet<string>;
+  /**
+   * Tracked or untracked files whose path is not UTF-8, so that no string
+   * path reaches them: `lossy` (invalid bytes as U+FFFD) for matching,
+   * `shown` (escaped) for the warning.
+   */
+  unaddressable: readonly { lossy: string; shown: string }[];
 }
 
 /**
@@ -22,10 +29,11 @@ export function gitFiles(root: string, resolver: InputResolver): GitFiles | unde
 }
 
 function listGitFiles(root: string): GitFiles | undefined {
-  let out: string;
+  let out: Buffer;
   try {
     // -t tags each path: H tracked, R deleted (listed again by -d), ? untracked.
-    out = git(root, ['ls-files', '-z', '-t', '--cached', '--others', '--deleted', '--exclude-standard']);
+    // -z: paths as they are, not quoted, whatever bytes they hold.
+    out = gitBytes(root, ['ls-files', '-z', '-t', '--cached', '--others', '--deleted', '--exclude-standard']);
   } catch {
     // Not a work tree, or no git at all: the caller walks the directory instead.
     return undefined;
@@ -33,14 +41,37 @@ function listGitFiles(root: string): GitFiles | undefined {
   const tracked = new Set<string>();
   const untracked = new Set<string>();
   const deleted = new Set<string>();
-  for (const entry of out.split('\0')) {
+  const unaddressable: { lossy: string; shown: string }[] = [];
+  for (const { entry, bytes } of entries(out)) {
     if (entry.length < 3) continue;
+    if (bytes !== undefined) {
+      if (entry[0] !== 'R') unaddressable.push({ lossy: entry.slice(2), shown: displayName(bytes.subarray(2)) });
+      continue;
+    }
     const path = entry.slice(2);
     if (entry[0] === '?') untracked.add(path);
     else if (entry[0] === 'R') deleted.add(path);
     else tracked.add(path);
   }
-  return { tracked, untracked, deleted };
+  return { tracked, untracked, deleted, unaddressable };
+}
+
+/** NUL-separated entries; `bytes` is kept only for one that is not UTF-8 (its `entry` then holds U+FFFD). */
+function* entries(out: Buffer): Generator<{ entry: string; bytes?: Buffer }> {
+  const text = out.toString('utf8');
+  // The usual case, every name UTF-8, costs one decode.
+  if (!text.includes('\uFFFD')) {
+    for (const entry of text.split('\0')) yield { entry };
+    return;
+  }
+  for (let start = 0; start < out.length; ) {
+    let end = out.indexOf(0, start);
+    if (end < 0) end = out.length;
+    const bytes = out.subarray(start, end);
+    const entry = decodeName(bytes);
+    yield entry === undefined ? { entry: bytes.toString('utf8'), bytes } : { entry };
+    start = end + 1;
+  }
 }
 
 /**
@@ -62,11 +93,15 @@ export function changedSince(root: string, ref: string, resolver: InputResolver)
 }
 
 function git(cwd: string, args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+  return gitBytes(cwd, args).toString('utf8');
+}
+
+function gitBytes(cwd: string, args: string[]): Buffer {
+  return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
 }
 
 function gitMessage(error: unknown): string {
-  const stderr = (error as { stderr?: string }).stderr;
-  const first = typeof stderr === 'string' ? stderr.split('\n').find((line) => line.trim() !== '') : undefined;
+  const stderr = (error as { stderr?: Buffer | string }).stderr?.toString();
+  const first = stderr?.split('\n').find((line) => line.trim() !== '');
   return first?.replace(/^fatal: /, '') ?? (error as Error).message;
 }

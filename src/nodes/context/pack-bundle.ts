@@ -5,6 +5,8 @@ import { stripVTControlCharacters } from 'node:util';
 // so that a fresh or restored bundle never pays for it.
 import { mergeConfigs, pack, setLogLevel, type PackResult } from 'repomix';
 import type { ContextNodeConfig } from '../../config/types.js';
+import { displayName } from '../../files/file-name.js';
+import { ProjectBoundary } from '../../files/project-boundary.js';
 import { NodeFailure, type RunContext, type RunMetrics } from '../kind.js';
 
 const SILENT = -1;
@@ -25,7 +27,7 @@ let tempCounter = 0;
  */
 export async function packBundle(config: ContextNodeConfig, context: RunContext): Promise<RunMetrics> {
   const { root } = context;
-  const files = [...context.inputFiles];
+  const files = stillSelectable(context);
   const selectedBytes = files.reduce((sum, file) => sum + (statSync(join(root, file), { throwIfNoEntry: false })?.size ?? 0), 0);
   context.onProgress(`${count(files.length, 'file')} selected (${formatBytes(selectedBytes)})`);
   if (files.length === 0) context.onOutput('stderr', 'the selection is empty: the bundle holds no files\n');
@@ -55,6 +57,22 @@ export async function packBundle(config: ContextNodeConfig, context: RunContext)
   } finally {
     rmSync(temp, { force: true });
   }
+}
+
+/**
+ * The selection checked each file when the node was judged; repomix reads
+ * them later, following symlinks and blocking on a FIFO. Whatever became a
+ * link out of the project or a special file since (a node running
+ * alongside wrote it) is left out, said in a warning, rather than read.
+ */
+function stillSelectable(context: RunContext): string[] {
+  const boundary = new ProjectBoundary(context.root);
+  return context.inputFiles.filter((file) => {
+    const location = boundary.locate(file);
+    const regular = location === 'inside' && statSync(join(context.root, file), { throwIfNoEntry: false })?.isFile() === true;
+    if (!regular) context.onWarning(`left out ${displayName(file)}: it changed during the build (${location === 'outside' ? 'it now leads outside the project' : location === 'missing' ? 'it is gone' : 'it is no longer a regular file'})`);
+    return regular;
+  });
 }
 
 type RepomixCliConfig = Parameters<typeof mergeConfigs>[2];

@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import picomatch from 'picomatch';
+import { statSync } from 'node:fs';
 import type { ContextNodeConfig } from '../../config/types.js';
-import type { InputResolver } from '../../files/input-resolver.js';
+import { displayName } from '../../files/file-name.js';
+import { globMatcher, notUtf8Message, type InputResolver, type LeftOut } from '../../files/input-resolver.js';
+import { ProjectBoundary } from '../../files/project-boundary.js';
 import { NodeFailure, type SelectionContext } from '../kind.js';
 import { ContentCache } from './content-cache.js';
 import { changedSince, gitFiles, type GitFiles } from './git-files.js';
@@ -15,7 +17,11 @@ import { pathLikeWords, projectPath } from './mentioned-paths.js';
  *
  * `contains` and `changedSince` narrow the globbed base; the additions are
  * named explicitly and are not narrowed, but exclude and .gitignore apply to
- * every file, whoever chose it. Only existing files are selected.
+ * every file, whoever chose it. Only existing regular files whose real
+ * path is inside the project are selected (DESIGN §10): a committed symlink
+ * to `~/.ssh/config`, a symlinked directory leading out, a FIFO, or a name
+ * that is not UTF-8 is left out, and the node's warnings name it. A file
+ * outside is never read, not even to hash it.
  *
  * Runs on every build, fresh or not: content is read only for `contains`
  * (and the fromOutput documents) and only when the stat cache reports a new
@@ -25,17 +31,27 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
   const { root, resolver } = context;
   const { files } = config;
   const git = files.gitignore || files.changedSince !== undefined ? gitFiles(root, resolver) : undefined;
-  const project = files.gitignore && git ? listedByGit(git) : walked(resolver);
+  const project = files.gitignore && git ? listedByGit(git, context.leftOut) : walked(resolver, context.leftOut);
 
   const include = files.include.filter((glob) => !glob.startsWith('!'));
   const negated = files.include.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1));
-  const excluded = picomatch([...files.exclude, ...negated], { dot: true });
+  const excluded = globMatcher([...files.exclude, ...negated]);
   const spxOwn = spxOwnFiles(config);
   const leftOut = (file: string): boolean => spxOwn(file) || excluded(file);
 
-  const exists = (file: string): boolean => context.hashFile(file) !== undefined;
+  const boundary = resolver.memo('context:boundary', () => new ProjectBoundary(root));
+  const exists = (file: string): boolean => {
+    const location = boundary.locate(file);
+    if (location === 'outside') context.leftOut(`left out ${displayName(file)}: its real path is outside the project (a symlink leads out)`);
+    if (location !== 'inside') return false;
+    if (context.hashFile(file) !== undefined) return true;
+    // Not a regular file: a directory is simply not a file, anything else is worth a word.
+    const stats = statSync(`${root}/${file}`, { throwIfNoEntry: false });
+    if (stats && !stats.isDirectory()) context.leftOut(`left out ${displayName(file)}: not a regular file (a FIFO, socket or device is never read)`);
+    return false;
+  };
 
-  let base = include.length === 0 ? [] : project.matching(include).filter((file) => !leftOut(file));
+  let base = include.length === 0 ? [] : project.matching(include, leftOut).filter((file) => !leftOut(file));
   if (files.changedSince !== undefined) {
     if (!git) throw new NodeFailure(`files.changedSince needs a git work tree, and ${root} is not in one`);
     const changed = changedSince(root, files.changedSince, resolver);
@@ -62,17 +78,22 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
 
 /** The project's files as a selection sees them. */
 interface ProjectFiles {
-  /** Files matching the globs (a literal path may name a missing file: existence is checked later). */
-  matching(globs: string[]): string[];
+  /**
+   * Files matching the globs (a literal path may name a missing file:
+   * existence is checked later). A match whose name is not UTF-8 is left
+   * out, with a warning unless `ignored` says the selection excludes it anyway.
+   */
+  matching(globs: string[], ignored: (file: string) => boolean): string[];
   /** Whether a path named by a command or a document may be selected (existence is checked later). */
   admits(file: string): boolean;
 }
 
-function listedByGit(git: GitFiles): ProjectFiles {
+function listedByGit(git: GitFiles, warn: LeftOut): ProjectFiles {
   const all = new Set([...git.tracked, ...git.untracked].filter((file) => !git.deleted.has(file)));
   return {
-    matching: (globs) => {
-      const isMatch = picomatch(globs, { dot: true });
+    matching: (globs, ignored) => {
+      const isMatch = globMatcher(globs);
+      for (const { lossy, shown } of git.unaddressable) if (isMatch(lossy) && !ignored(lossy)) warn(notUtf8Message(shown), lossy);
       return [...all].filter((file) => isMatch(file));
     },
     admits: (file) => all.has(file),
@@ -80,9 +101,9 @@ function listedByGit(git: GitFiles): ProjectFiles {
 }
 
 /** Outside git (or with `gitignore: false`): the resolver's walk, which skips only .git/ and .spx/. */
-function walked(resolver: InputResolver): ProjectFiles {
+function walked(resolver: InputResolver, warn: LeftOut): ProjectFiles {
   return {
-    matching: (globs) => resolver.resolve(globs),
+    matching: (globs, ignored) => resolver.resolve(globs, (message, matched) => ignored(matched) || warn(message, matched)),
     admits: () => true,
   };
 }
@@ -124,7 +145,10 @@ function mentionedPaths(source: string, context: SelectionContext, cache: Conten
     output.endsWith('/') ? context.resolver.resolve([`${output}**`]) : [output],
   );
   const paths: string[] = [];
+  const boundary = context.resolver.memo('context:boundary', () => new ProjectBoundary(context.root));
   for (const document of documents) {
+    // A document is read to follow it: never through a link out of the project.
+    if (boundary.locate(document) !== 'inside') continue;
     const hash = context.hashFile(document);
     if (hash === undefined) continue;
     for (const word of cache.mentions(context.root, document, hash, pathLikeWords)) {

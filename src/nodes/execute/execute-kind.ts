@@ -5,7 +5,7 @@ import { createProvider, providerFingerprintSettings, ProviderError, type Usage 
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { runShellCommand } from '../../util/shell.js';
 import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from '../kind.js';
-import { assemblePrompt, type PromptSection } from '../prompt-assembly.js';
+import { assemblePrompt, readForPrompt, type PromptSection } from '../prompt-assembly.js';
 import { repositoryRoot } from './git.js';
 import { applyPatch, patchedFiles } from './patch.js';
 import { ScratchWorktree } from './worktree.js';
@@ -150,7 +150,7 @@ async function runOrFail(command: string, what: string, worktree: ScratchWorktre
 }
 
 function agentPrompt(config: ExecuteNodeConfig, context: RunContext): string {
-  const instruction = config.promptFile === undefined ? (config.prompt ?? readDefaultInstruction()) : readFileSync(join(context.root, config.promptFile), 'utf8');
+  const instruction = config.promptFile === undefined ? (config.prompt ?? readDefaultInstruction()) : readForPrompt(context.root, config.promptFile, 'promptFile');
   const sections: PromptSection[] = [
     ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
     ...context.inputFiles.filter((file) => file !== config.promptFile).map((path) => ({ role: 'input' as const, path })),
