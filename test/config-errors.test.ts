@@ -283,8 +283,9 @@ describe('loading a valid pipeline', () => {
           needs: [],
           uses: [],
           env: ['CI', 'CC'],
+          envByValue: [],
         },
-        test: { kind: 'run', command: 'make test', inputs: [], outputs: [], needs: ['compile'], uses: [], env: ['CI'] },
+        test: { kind: 'run', command: 'make test', inputs: [], outputs: [], needs: ['compile'], uses: [], env: ['CI'], envByValue: [] },
       },
     });
     expect(Object.keys(loaded.config.nodes)).toEqual(['compile', 'test']);

@@ -151,8 +151,10 @@ describe('a forged local cache entry', () => {
     const result = await build(project, '1');
 
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
-    expect(result.stdout).toMatch(/^! g: cache entry unusable, running instead: gen is a symbolic link; spx does not restore through one$/m);
-    // The command refuses the link too, so the node fails; what matters is what was left alone.
+    // Refused twice over: the node's outputs are checked before any restore
+    // (files/escaping-link.ts), and the restore checks again on its own.
+    expect(result.stdout).toMatch(/^✗ g: output gen\/ leads through the symlink gen to .*, outside the project/m);
+    expect(result.code).toBe(1);
     expect(readdirSync(outside)).toEqual(['precious.txt']);
     expect(readFileSync(path.join(outside, 'precious.txt'), 'utf8')).toBe('mine\n');
   }, 90_000);
