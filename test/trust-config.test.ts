@@ -303,6 +303,11 @@ describe('a pipeline of thousands of nodes loads as a small one does', () => {
     const text = largePipeline(3000);
     expect(parseInParts(text, () => true)).toBeDefined();
     expect(parseYaml(text, 'spx.yaml').data).toEqual(parseDocument(text).toJS());
+
+    // An alias to an anchor in another part: read whole, with the same result.
+    const aliased = text.replace('  out: out', '  out: &out out').replace('n2998: # node 2998\n    kind: run\n', 'n2998: # node 2998\n    kind: run\n    description: *out\n');
+    expect(aliased).toContain('description: *out');
+    expect(parseYaml(aliased, 'spx.yaml').data).toEqual(parseDocument(aliased).toJS());
   });
 
   it('locates errors deep in a large file, a repeated node name included', async () => {

@@ -1,12 +1,9 @@
-import { isMap, isScalar, Lexer, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 
 /** Below this size a pipeline file is parsed whole: splitting would gain nothing. */
 const WHOLE_BELOW = 256 * 1024;
 /** Nodes per part: small enough that a part's syntax tree is a few MB. */
 const NODES_PER_PART = 500;
-
-/** Lexer tokens that stand for no text (cst.js: DOCUMENT, FLOW_END, SCALAR). */
-const CONTROL_TOKENS = new Set(['\x02', '\x18', '\x1f']);
 
 /**
  * yaml holds the syntax tree and then the Document of a whole file at once:
@@ -17,10 +14,10 @@ const CONTROL_TOKENS = new Set(['\x02', '\x18', '\x1f']);
  *
  * Positions are not kept: the caller parses the file whole when it has an
  * error to locate. Returns undefined, for the caller to parse the file whole
- * now, when the file is small, is not of that plain shape (anchors, aliases,
- * directives, more than one document, explicit keys), or any part is not
- * clean or repeats a node name: the whole-file parser then reports it as it
- * always has.
+ * now, when the file is small, is not laid out plainly (directives, more
+ * than one document, node names written other than as plain or quoted
+ * words), or any part is not clean, uses another part's anchor or repeats a
+ * node name: the whole-file parser then reports it as it always has.
  */
 export function parseInParts(text: string, isClean: (doc: Document, depth: number) => boolean): { data: unknown } | undefined {
   if (text.length < WHOLE_BELOW) return undefined;
@@ -34,8 +31,9 @@ export function parseInParts(text: string, isClean: (doc: Document, depth: numbe
   if (!nodesPair || !isScalar(nodesPair.key) || nodesPair.key.value !== 'nodes' || !isEmpty(nodesPair.value)) return undefined;
   const tail = parsePart(text.slice(end), 1, isClean);
   if (!tail || !(isMap(tail.contents) || tail.contents === null)) return undefined;
-  const data = head.toJS() as Record<string, unknown>;
-  const after = (tail.toJS() ?? {}) as Record<string, unknown>;
+  const data = toData(head);
+  const after = tail.contents === null ? {} : toData(tail);
+  if (!data || !after) return undefined;
   if (Object.keys(after).some((key) => Object.hasOwn(data, key))) return undefined;
 
   // As yaml makes mappings: plain objects, each key an own property (`__proto__` too).
@@ -44,7 +42,9 @@ export function parseInParts(text: string, isClean: (doc: Document, depth: numbe
     const last = Math.min(first + NODES_PER_PART, starts.length);
     const part = parsePart(text.slice(starts[first], last < starts.length ? starts[last] : end), 2, isClean);
     if (!isMap(part?.contents) || part.contents.items.length !== last - first) return undefined;
-    for (const [name, node] of Object.entries(part.toJS() as Record<string, unknown>)) {
+    const entries = toData(part);
+    if (!entries) return undefined;
+    for (const [name, node] of Object.entries(entries)) {
       if (Object.hasOwn(nodes, name)) return undefined;
       Object.defineProperty(nodes, name, { value: node, writable: true, enumerable: true, configurable: true });
     }
@@ -59,92 +59,65 @@ function parsePart(text: string, depth: number, isClean: (doc: Document, depth: 
   return doc.warnings.length === 0 && isClean(doc, depth) ? doc : undefined;
 }
 
+/** A part's data; undefined for an alias to another part's anchor (or an alias bomb: the whole parse says which). */
+function toData(doc: Document): Record<string, unknown> | undefined {
+  try {
+    return (doc.toJS({ maxAliasCount: 100 }) ?? undefined) as Record<string, unknown> | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isEmpty(value: unknown): boolean {
   return value === null || (isScalar(value) && value.value === null);
 }
 
 /**
  * Where each entry of the top-level `nodes:` block mapping starts (the start
- * of its line), and where the mapping ends, found with yaml's own lexer so
- * that block scalars, quoted text and flow collections spanning lines are
- * never cut. Undefined when the file has constructs whose meaning could
- * cross a cut, or `nodes:` is not a block mapping.
+ * of its line), and where the mapping ends, or undefined when the file is
+ * not laid out that plainly. A line that only looks like an entry (inside a
+ * quoted string or a flow list spanning lines) would leave a part with an
+ * unclosed quote or bracket: the part's parse fails and the file is parsed
+ * whole. Block scalars cannot hide one: their lines are indented deeper.
  */
 function nodeBoundaries(text: string): { starts: number[]; end: number } | undefined {
   const starts: number[] = [];
-  let offset = 0;
-  let lineStart = 0;
-  let indent = 0;
-  let atLineStart = true;
-  let flowDepth = 0;
-  /** The previous token was a scalar starting a line: a key, if a ":" follows. */
-  let key: { text: string; indent: number; lineStart: number } | undefined;
-  /** Where the walk is: before `nodes:`, on its line, in its entries, past them. */
-  let section: 'before' | 'nodes-line' | 'nodes' | 'after' = 'before';
-  let nodesLineOpen = false;
+  let section: 'before' | 'nodes-line' | 'nodes' = 'before';
   let childIndent = 0;
-  let end = text.length;
+  for (let lineStart = 0; lineStart < text.length; ) {
+    const newline = text.indexOf('\n', lineStart);
+    const lineEnd = newline === -1 ? text.length : newline;
+    const line = text.slice(lineStart, lineEnd);
+    const indent = line.length - line.trimStart().length;
+    const content = line.slice(indent);
+    const start = lineStart;
+    lineStart = lineEnd + 1;
+    if (content === '' || content.startsWith('#')) continue;
+    if (indent === 0 && /^(---|\.\.\.|%)/.test(content)) return undefined;
+    const key = KEY.exec(content)?.[1];
 
-  for (const token of new Lexer().lex(text)) {
-    if (CONTROL_TOKENS.has(token)) continue;
-    const first = token[0];
-    if (first === '&' || first === '*' || first === '%' || first === '?' || token === '---' || token === '...') return undefined;
-    const isNewline = token === '\n' || token === '\r\n';
-    // `nodes:` must end its line (a comment aside): anything else is an inline value.
-    if (nodesLineOpen && !isNewline && token.trim() !== '' && first !== '#') return undefined;
-
-    if (token === ':' && key && flowDepth === 0) {
-      if (key.indent === 0) {
-        if (section === 'before' && key.text === 'nodes') {
-          section = 'nodes-line';
-          nodesLineOpen = true;
-        } else if (section === 'nodes') {
-          section = 'after';
-          end = key.lineStart;
-        } else if (section === 'nodes-line') {
-          return undefined; // `nodes:` is empty
-        }
-      } else if (section === 'nodes-line') {
-        section = 'nodes';
-        childIndent = key.indent;
-        starts.push(key.lineStart);
-      } else if (section === 'nodes') {
-        if (key.indent === childIndent) starts.push(key.lineStart);
-        else if (key.indent < childIndent) return undefined;
+    if (section === 'before') {
+      if (indent === 0 && key === 'nodes') {
+        if (!/^nodes:[ \t]*(#.*)?\r?$/.test(content)) return undefined;
+        section = 'nodes-line';
       }
-      key = undefined;
-      offset += token.length;
-      continue;
-    }
-
-    key = undefined;
-    if (isNewline) {
-      nodesLineOpen = false;
-    } else if (atLineStart && /^ +$/.test(token)) {
-      indent = token.length;
-      offset += token.length;
-      continue;
-    } else if (atLineStart && flowDepth === 0 && (isPlainKey(token) || first === '"' || first === "'")) {
-      key = { text: unquote(token), indent, lineStart };
-    }
-    if (first === '[' || first === '{') flowDepth++;
-    else if (first === ']' || first === '}') flowDepth = Math.max(0, flowDepth - 1);
-    offset += token.length;
-    // A newline, or a token ending one (a block scalar's text): the next token starts a line.
-    atLineStart = isNewline || (token.endsWith('\n') && first !== '"' && first !== "'");
-    if (atLineStart) {
-      indent = 0;
-      lineStart = offset;
+    } else if (indent === 0) {
+      if (section === 'nodes-line' || key === undefined) return undefined;
+      return { starts, end: start };
+    } else if (section === 'nodes-line') {
+      if (key === undefined) return undefined;
+      section = 'nodes';
+      childIndent = indent;
+      starts.push(start);
+    } else if (indent === childIndent) {
+      if (key === undefined) return undefined;
+      starts.push(start);
+    } else if (indent < childIndent) {
+      return undefined;
     }
   }
-  if (offset !== text.length || section !== 'nodes' && section !== 'after' || starts.length === 0) return undefined;
-  return { starts, end };
+  return section === 'nodes' ? { starts, end: text.length } : undefined;
 }
 
-function isPlainKey(token: string): boolean {
-  return !/^[\s\-[\]{},#|>!@`]/.test(token);
-}
-
-function unquote(token: string): string {
-  return /^(["'])(.*)\1$/.exec(token)?.[2] ?? token;
-}
+/** A mapping key starting a line, as node names are written: plain, or quoted without escapes. */
+const KEY = /^([A-Za-z0-9_][\w.-]*|"[^"\\]*"|'[^']*'):(?:[ \t]|\r?$)/;
