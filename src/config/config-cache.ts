@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { noteRebuilt } from '../util/note.js';
-import { seal, unseal } from '../util/sealed.js';
+import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import type { PipelineConfig } from './types.js';
 
@@ -58,18 +58,12 @@ export async function readCachedConfig(stateDir: string, key: ConfigCacheKey): P
     // Absent or unreadable: a miss, and the next load rewrites it.
     return undefined;
   }
-  const opened = unseal(text);
+  const opened = unsealJson(text);
   if ('problem' in opened) {
     if (opened.problem !== undefined) noteRebuilt(file, opened.problem);
     return undefined;
   }
-  let entry: unknown;
-  try {
-    entry = JSON.parse(opened.body);
-  } catch {
-    noteRebuilt(file, 'is not valid JSON');
-    return undefined;
-  }
+  const entry = opened.value;
   if (!isRecord(entry)) return undefined;
   const hit =
     entry.format === CONFIG_CACHE_FORMAT &&

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { noteRebuilt } from '../util/note.js';
-import { seal, unseal } from '../util/sealed.js';
+import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import { withoutPrototype } from '../util/name-table.js';
 
@@ -132,14 +132,9 @@ export class GlobCache {
  * one outside the project say, to a node's inputs or a context bundle.
  */
 function parseGlobCache(text: string): GlobCacheFile | string | undefined {
-  const opened = unseal(text);
+  const opened = unsealJson(text);
   if ('problem' in opened) return opened.problem;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(opened.body);
-  } catch {
-    return 'is not valid JSON';
-  }
+  const parsed = opened.value;
   if (!isRecord(parsed) || typeof parsed.format !== 'number') return 'has no format number';
   if (parsed.format !== FORMAT) return { format: parsed.format, globs: {} };
   if (!isRecord(parsed.globs)) return 'has no "globs" object';

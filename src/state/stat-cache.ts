@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { hashBytes, type ContentHash } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { noteRebuilt } from '../util/note.js';
-import { seal, unseal } from '../util/sealed.js';
+import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import { withoutPrototype } from '../util/name-table.js';
 
@@ -125,14 +125,9 @@ export class StatCache {
  * would otherwise pass for the content of a file.
  */
 function parseStatCache(text: string): StatCacheFile | string | undefined {
-  const opened = unseal(text);
+  const opened = unsealJson(text);
   if ('problem' in opened) return opened.problem;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(opened.body);
-  } catch {
-    return 'is not valid JSON';
-  }
+  const parsed = opened.value;
   if (!isRecord(parsed) || typeof parsed.format !== 'number') return 'has no format number';
   if (parsed.format !== FORMAT) return { format: parsed.format, entries: {} };
   if (!isRecord(parsed.entries)) return 'has no "entries" object';

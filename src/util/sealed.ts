@@ -50,3 +50,17 @@ function keyId(key: Buffer): string {
   if (knownId?.key !== key) knownId = { key, id: createHash('sha256').update('spx key id\0').update(key).digest('hex').slice(0, 16) };
   return knownId.id;
 }
+
+/**
+ * The parsed JSON body of a sealed file, or why it is not believed (as
+ * `unseal` says it): what every sealed cache reads before checking its shape.
+ */
+export function unsealJson(text: string): { value: unknown } | { problem: string | undefined } {
+  const opened = unseal(text);
+  if ('problem' in opened) return opened;
+  try {
+    return { value: JSON.parse(opened.body) as unknown };
+  } catch {
+    return { problem: 'is not valid JSON' };
+  }
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { hashBytes, type ContentHash } from '../../util/hash.js';
 import { noteRebuilt } from '../../util/note.js';
-import { seal, unseal } from '../../util/sealed.js';
+import { seal, unsealJson } from '../../util/sealed.js';
 import { isRecord } from '../../util/shape.js';
 import { withoutPrototype } from '../../util/name-table.js';
 
@@ -101,18 +101,12 @@ function load(file: string): CacheFile {
     // Absent: every file is read once.
     return empty();
   }
-  const opened = unseal(text);
+  const opened = unsealJson(text);
   if ('problem' in opened) {
     if (opened.problem !== undefined) noteRebuilt(file, opened.problem);
     return empty();
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(opened.body);
-  } catch {
-    noteRebuilt(file, 'is not valid JSON');
-    return empty();
-  }
+  const parsed = opened.value;
   if (!isRecord(parsed) || parsed.format !== FORMAT || !isRecord(parsed.contains) || !isRecord(parsed.mentions)) return empty();
   for (const regex in parsed.contains) withoutPrototype(parsed.contains[regex] as object);
   return { format: FORMAT, contains: withoutPrototype(parsed.contains) as CacheFile['contains'], mentions: withoutPrototype(parsed.mentions) as CacheFile['mentions'] };
