@@ -12,7 +12,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${process.pid}-${counter++}`;
   try {
-    const fd = openSync(temp, 'w', options.mode ?? 0o666);
+    // The name is predictable: whatever stands there (a leftover of a killed
+    // process with this pid, or a symlink planted to redirect the write) goes,
+    // and the file is created anew, never opened through a link.
+    rmSync(temp, { force: true });
+    const fd = openSync(temp, 'wx', options.mode ?? 0o666);
     try {
       writeFileSync(fd, data);
       if (options.fsync) fsyncSync(fd);

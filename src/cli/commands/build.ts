@@ -143,7 +143,16 @@ export async function run(args: string[]): Promise<number> {
   const cache = values['no-cache']
     ? undefined
     : await openCache(resolveCacheDir(values['cache-dir'], process.env, stateDir), remote, { signal: controller.signal, warn: (message) => warnCache(message) });
-  const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
+  let state: BuildState;
+  try {
+    state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
+  } catch (error) {
+    // A damaged spx.lock or journal is exit 2, and the next build must not
+    // find this one's lock in its way.
+    lock?.release();
+    for (const signal of STOP_SIGNAL_NAMES) process.off(signal, onSignal);
+    throw error;
+  }
   const statCache = StatCache.load(pipeline.root, stateDir);
   const buildOnce = async (): Promise<BuildSummary> => {
     const renderer = new RedactingRenderer(
