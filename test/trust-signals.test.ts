@@ -140,7 +140,8 @@ describe('a terminal that closes', () => {
     await waitFor(() => project.survivors().length === LONG_PROCESSES, 'both sleeps of "long" to start');
     await waitFor(() => terminal.output().includes('long'), 'the task list to show "long"');
     terminal.hangUp();
-    await waitFor(() => project.exists('spx-exit'), 'spx to exit', 5_000);
+    // The shell makes the file, then writes the code: wait for the whole line.
+    await waitFor(() => project.exists('spx-exit') && project.read('spx-exit').endsWith('\n'), 'spx to exit', 5_000);
     expect(project.read('spx-exit').trim()).toBe('129');
     expect(project.read('spx-stderr')).toBe('');
     await waitFor(() => project.survivors().length === 0, 'no process of "long" to be left', 1_000);
