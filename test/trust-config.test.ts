@@ -92,6 +92,18 @@ nodes:
     expect(result.stdout).toContain('output of "__proto__" changed');
   });
 
+  it('tells a new input file named constructor, toString or __proto__ from a changed one', async () => {
+    // At the root, so that the file names themselves are the keys of spx.lock's input table.
+    const project = createProject({ 'a.txt': 'a\n' }, 'version: 1\nnodes:\n  n:\n    kind: run\n    command: mkdir -p out && cat a.txt > out/n\n    inputs: ["*", "!spx.*"]\n    outputs: [out/]\n');
+    expect((await project.spx(['build'])).code).toBe(0);
+    for (const name of ['constructor', 'toString', '__proto__']) project.write(name, `${name}\n`);
+    const result = await project.spx(['build', '--explain']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    for (const name of ['constructor', 'toString', '__proto__']) expect(result.stdout).toContain(`input added: ${name}`);
+    expect(result.stdout).not.toContain('input changed');
+    expect((await project.spx(['build'])).stdout).toMatch(/0 ran, 0 restored from cache, 1 fresh|1 fresh/);
+  });
+
   it('says an unknown node or variable named after a prototype member is unknown', async () => {
     const project = createProject(
       {},

@@ -1,5 +1,6 @@
 import type { LockEntry } from '../state/lockfile.js';
 import type { FingerprintParts } from './fingerprint.js';
+import { ownEntry } from '../util/name-table.js';
 
 /** Past this many changed files of one kind, the rest are counted, not listed. */
 const MAX_LISTED = 5;
@@ -30,7 +31,7 @@ export function explainStaleness(previous: LockEntry | undefined, current: Finge
 
 function changedKeys(before: Record<string, string>, after: Record<string, string>): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].filter((key) => before[key] !== after[key]).sort();
+  return [...keys].filter((key) => ownEntry(before, key) !== ownEntry(after, key)).sort();
 }
 
 function describeFiles(label: string, before: Record<string, string>, after: Record<string, string>): string[] {
@@ -38,8 +39,8 @@ function describeFiles(label: string, before: Record<string, string>, after: Rec
   const removed: string[] = [];
   const changed: string[] = [];
   for (const path of changedKeys(before, after)) {
-    if (!(path in before)) added.push(path);
-    else if (!(path in after)) removed.push(path);
+    if (!Object.hasOwn(before, path)) added.push(path);
+    else if (!Object.hasOwn(after, path)) removed.push(path);
     else changed.push(path);
   }
   return [...listed(`${label} changed`, changed), ...listed(`${label} added`, added), ...listed(`${label} removed`, removed)];

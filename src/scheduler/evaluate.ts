@@ -11,7 +11,7 @@ import type { BuildState } from '../state/build-state.js';
 import type { LockEntry } from '../state/lockfile.js';
 import type { StatCache } from '../state/stat-cache.js';
 import type { ContentHash, Fingerprint } from '../util/hash.js';
-import { nameTable } from '../util/name-table.js';
+import { nameTable, ownEntry } from '../util/name-table.js';
 
 export interface Evaluation {
   fresh: boolean;
@@ -147,8 +147,9 @@ function checkOutputs(previous: LockEntry, outputs: readonly string[], statCache
       check.missing.push({ path, problem: 'missing' });
       continue;
     }
-    if (hash !== previous.outputs[path]) check.edited[path] = hash;
-    if (hash !== (previous.generated?.[path] ?? previous.outputs[path])) check.handEdited.push(path);
+    const recorded = ownEntry(previous.outputs, path);
+    if (hash !== recorded) check.edited[path] = hash;
+    if (hash !== (ownEntry(previous.generated, path) ?? recorded)) check.handEdited.push(path);
   }
   return check;
 }

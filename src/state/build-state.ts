@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { displayPath } from '../util/note.js';
 import { isRecord } from '../util/shape.js';
-import { emptyLock, lockEntryProblem, readLock, STATE_FORMAT, tablesWithoutPrototype, writeLock, type Lock, type LockEntry } from './lockfile.js';
+import { emptyLock, lockEntryProblem, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** How often, at most, spx.lock is rewritten during a build. */
 const FLUSH_INTERVAL_MS = 250;
@@ -123,7 +123,6 @@ export class BuildState {
         });
       }
       const { node, entry } = parsed as unknown as JournalLine;
-      if (entry) tablesWithoutPrototype(entry);
       this.apply(node, entry);
     }
   }

@@ -1,5 +1,5 @@
 import type { ContentHash } from '../util/hash.js';
-import { mergeTables } from '../util/name-table.js';
+import { mergeTables, ownEntry } from '../util/name-table.js';
 import type { LockEntry } from './lockfile.js';
 
 /**
@@ -10,10 +10,10 @@ import type { LockEntry } from './lockfile.js';
  * longer one.
  */
 export function withHandEdits(entry: LockEntry, current: Record<string, ContentHash>): LockEntry {
-  const changed = Object.keys(current).filter((path) => current[path] !== entry.outputs[path]);
+  const changed = Object.keys(current).filter((path) => current[path] !== ownEntry(entry.outputs, path));
   if (changed.length === 0) return entry;
   const generated = mergeTables(entry.generated);
-  for (const path of changed) generated[path] ??= entry.outputs[path]!;
+  for (const path of changed) generated[path] ??= ownEntry(entry.outputs, path)!;
   for (const [path, hash] of Object.entries(current)) {
     if (generated[path] === hash) delete generated[path];
   }

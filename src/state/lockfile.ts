@@ -79,10 +79,8 @@ export function readLock(root: string): Lock {
   if (parsed.format !== STATE_FORMAT) return { format: parsed.format, nodes: nameTable() };
   if (!isRecord(parsed.nodes)) throw damaged('no "nodes" object');
   for (const node in parsed.nodes) {
-    const entry = parsed.nodes[node];
-    const problem = lockEntryProblem(entry);
+    const problem = lockEntryProblem(parsed.nodes[node]);
     if (problem !== undefined) throw damaged(`${keyPath('nodes', node)} is not a node's entry (${problem})`);
-    tablesWithoutPrototype(entry as LockEntry);
   }
   return { format: parsed.format, nodes: withoutPrototype(parsed.nodes as Record<string, LockEntry>) };
 }
@@ -109,13 +107,6 @@ export function lockEntryProblem(entry: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-/** An entry's tables are keyed by file, setting and variable names: `constructor` is a file name like any other. */
-export function tablesWithoutPrototype(entry: LockEntry): void {
-  for (const table of [entry.settings, entry.inputs, entry.needs, entry.env, entry.outputs, entry.generated, entry.metrics]) {
-    if (table !== undefined) withoutPrototype(table);
-  }
 }
 
 /**
