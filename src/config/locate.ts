@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
-import type { SourceLocation } from './types.js';
+import type { SourceLocation } from '../util/errors.js';
 import type { Locator, YamlPath } from './yaml-path.js';
 
 export function createLocator(file: string, doc: Document, lineCounter: LineCounter): Locator {

@@ -1,6 +1,5 @@
 import { isCollection, isPair, isScalar, LineCounter, parseDocument, visit, type Alias, type Document, type Node, type YAMLError } from 'yaml';
-import type { SourceLocation } from './types.js';
-import { UserError, UserErrors } from '../util/errors.js';
+import { UserError, UserErrors, type SourceLocation } from '../util/errors.js';
 import { createLocator } from './locate.js';
 import { parseInParts } from './parse-in-parts.js';
 import type { Locator } from './yaml-path.js';

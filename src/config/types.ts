@@ -232,9 +232,3 @@ export interface LoadedPipeline {
   root: string;
   config: PipelineConfig;
 }
-
-export interface SourceLocation {
-  file: string;
-  line: number;
-  column: number;
-}

@@ -4,7 +4,7 @@
  * path can name paths without loading the parser.
  */
 
-import type { SourceLocation } from './types.js';
+import type { SourceLocation } from '../util/errors.js';
 
 /** A path into the parsed pipeline: map keys and list indexes, e.g. `['nodes', 'build', 'inputs', 0]`. */
 export type YamlPath = readonly (string | number)[];

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PromptNodeConfig } from '../config/types.js';
-import { createProvider, providerFingerprintSettings, ProviderError } from '../providers/provider.js';
+import { createProvider } from '../providers/create-provider.js';
+import { providerFingerprintSettings, ProviderError } from '../providers/provider.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { NodeFailure, type NodeKindHandler, type RunMetrics } from './kind.js';
 import { assemblePrompt, readForPrompt, type PromptSection } from './prompt-assembly.js';

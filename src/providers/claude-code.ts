@@ -1,6 +1,6 @@
 import type { ClaudeCodeProviderConfig } from '../config/types.js';
 import { runProcess } from '../util/child-process.js';
-import { checkResult } from './command.js';
+import { checkResult } from './process-answer.js';
 import { ProviderError, type Answer, type CallOptions, type Provider } from './provider.js';
 
 /** The part of `claude -p --output-format json`'s result that spx reads. */

@@ -65,17 +65,3 @@ export function providerFingerprintSettings(provider: ResolvedProvider): Record<
       return { type: provider.type };
   }
 }
-
-/** Providers are imported when a node calls one: a no-op build loads no SDK. */
-export async function createProvider(provider: ResolvedProvider): Promise<Provider> {
-  switch (provider.type) {
-    case 'gemini':
-      return new (await import('./gemini.js')).GeminiProvider(provider);
-    case 'command':
-      return new (await import('./command.js')).CommandProvider(provider);
-    case 'claude-code':
-      return new (await import('./claude-code.js')).ClaudeCodeProvider(provider);
-    case 'echo':
-      return new (await import('./echo.js')).EchoProvider();
-  }
-}

@@ -1,4 +1,9 @@
-import type { SourceLocation } from '../config/types.js';
+/** A place in one of the user's files, 1-based, as editors show it. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
 
 /**
  * An error in the user's input (pipeline file, command line): reported as

@@ -11,7 +11,7 @@ import { killEveryGroup } from '../../util/child-process.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
-import { writeLastBuildStats } from '../../cache/last-build.js';
+import { writeLastBuildStats } from '../last-build.js';
 import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';

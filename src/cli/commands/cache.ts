@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { LocalCache } from '../../cache/local-cache.js';
 import { resolveCacheDir } from '../../cache/location.js';
-import { readLastBuildStats } from '../../cache/last-build.js';
+import { readLastBuildStats } from '../last-build.js';
 import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
 import type { RemoteStats } from '../../cache/tiered-cache.js';
 import { BuildState } from '../../state/build-state.js';

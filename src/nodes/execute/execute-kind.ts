@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecuteNodeConfig } from '../../config/types.js';
-import { createProvider, providerFingerprintSettings, ProviderError, type Usage } from '../../providers/provider.js';
+import { createProvider } from '../../providers/create-provider.js';
+import { providerFingerprintSettings, ProviderError, type Usage } from '../../providers/provider.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { runShellCommand } from '../../util/shell.js';
 import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from '../kind.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { isRecord, isStringArray } from '../util/shape.js';
 import type { BuildSummary } from '../scheduler/events.js';
-import type { RemoteStats } from './tiered-cache.js';
+import type { RemoteStats } from '../cache/tiered-cache.js';
 
 /** What the last build of this project asked of the cache, for `spx cache stats`. */
 export interface LastBuildStats {
