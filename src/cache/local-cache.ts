@@ -1,8 +1,9 @@
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
+import { isWithin } from '../files/escaping-link.js';
 import { isDirectoryOutput } from '../files/output-hash.js';
 import { CACHE_FORMAT, type Cache, type CacheEntry, type RestoreResult } from './cache.js';
 import { checkEntry } from './verify-entry.js';
@@ -204,7 +205,7 @@ function unsafeTarget(root: string, realRoot: string, path: string, kind: 'file'
       existing = current;
     }
     const real = realpathSync(existing);
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) return `${path} leads outside the project`;
+    if (!isWithin(realRoot, real)) return `${path} leads outside the project`;
   } catch (error) {
     return `cannot check ${path}: ${(error as Error).message}`;
   }

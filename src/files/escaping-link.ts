@@ -42,6 +42,12 @@ function linkTarget(link: string): string {
   }
 }
 
+/** Whether `candidate` is the root itself or lies below it (absolute paths, both real or both not). */
+export function isWithin(root: string, candidate: string): boolean {
+  return candidate === root || isInside(root, candidate);
+}
+
+/** Whether `candidate` lies below the root, the root itself excluded. */
 export function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);
   return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);

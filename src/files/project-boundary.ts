@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { isWithin } from './escaping-link.js';
 import { displayName } from './file-name.js';
 
 /** Where a path named inside the project really is. */
@@ -56,7 +57,7 @@ export class ProjectBoundary {
       return 'missing';
     }
     this.realRoot ??= realpathSync.native(this.root);
-    return real === this.realRoot || real.startsWith(this.realRoot + path.sep) ? 'inside' : 'outside';
+    return isWithin(this.realRoot, real) ? 'inside' : 'outside';
   }
 }
 
