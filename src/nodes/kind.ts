@@ -73,7 +73,7 @@ export interface NodeKindHandler<C extends NodeConfig = NodeConfig> {
    * Throwing a NodeFailure (a bad git ref, a failing command) makes the
    * node stale, and it fails with that message when it would run.
    */
-  selectInputs?(config: C, context: SelectionContext): string[];
+  selectInputs?(config: C, context: SelectionContext): string[] | Promise<string[]>;
   /** One line for the task list. */
   describe(config: C): string;
   run(config: C, context: RunContext): Promise<RunMetrics | void>;

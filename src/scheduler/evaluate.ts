@@ -2,16 +2,15 @@ import type { LoadedPipeline } from '../config/types.js';
 import { hashEnv } from '../fingerprint/env.js';
 import { computeFingerprint, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
 import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
-import { hashOutput } from '../files/output-hash.js';
 import { displayName } from '../files/file-name.js';
-import { isGlob, type InputResolver } from '../files/input-resolver.js';
+import { isGlob } from '../files/input-resolver.js';
 import { NodeFailure } from '../nodes/kind.js';
 import { handlerFor } from '../nodes/registry.js';
 import type { BuildState } from '../state/build-state.js';
 import type { LockEntry } from '../state/lockfile.js';
-import type { StatCache } from '../state/stat-cache.js';
 import type { ContentHash, Fingerprint } from '../util/hash.js';
 import { nameTable, ownEntry } from '../util/name-table.js';
+import type { ProjectFiles } from './project-files.js';
 
 export interface Evaluation {
   fresh: boolean;
@@ -41,8 +40,7 @@ export interface Evaluation {
 export interface EvaluationContext {
   pipeline: LoadedPipeline;
   state: BuildState;
-  statCache: StatCache;
-  resolver: InputResolver;
+  files: ProjectFiles;
   env: NodeJS.ProcessEnv;
   stateDir: string;
 }
@@ -52,8 +50,8 @@ export interface EvaluationContext {
  * outputs of the nodes it needs (which must have finished), and compares it
  * with spx.lock. Reads no file whose stats the stat cache vouches for.
  */
-export function evaluateNode(node: string, context: EvaluationContext, forced: boolean): Evaluation {
-  const { pipeline, state, statCache, resolver } = context;
+export async function evaluateNode(node: string, context: EvaluationContext, forced: boolean): Promise<Evaluation> {
+  const { pipeline, state, files } = context;
   const config = pipeline.config.nodes[node]!;
 
   const handler = handlerFor(config);
@@ -61,21 +59,21 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const missingInputs: string[] = [];
   const leftOut = new Set<string>();
   const note = (message: string): void => void leftOut.add(message);
-  const inputFiles = resolver.resolve(config.inputs, note);
+  const inputFiles = files.match(config.inputs, note);
   // A kind that selects files usually hashes them to decide (a context node
   // checks they exist); each is then stat-ed once, not twice.
   const hashed = new Map<string, ContentHash | undefined>();
   const hashFile = (file: string): ContentHash | undefined => {
-    if (!hashed.has(file)) hashed.set(file, statCache.hashFile(file));
+    if (!hashed.has(file)) hashed.set(file, files.hashFile(file));
     return hashed.get(file);
   };
   let selectionError: string | undefined;
   let selected: string[] = [];
   if (handler.selectInputs) {
     try {
-      selected = handler.selectInputs(config, {
+      selected = await handler.selectInputs(config, {
         root: pipeline.root,
-        resolver,
+        resolver: files.resolver,
         recorded: (name) => state.get(name),
         stateDir: context.stateDir,
         hashFile,
@@ -115,7 +113,7 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   const previous = state.get(node);
   const fingerprint = previous && sameParts(previous, parts) ? previous.fingerprint : computeFingerprint(parts);
 
-  const outputs = previous ? checkOutputs(previous, config.outputs, statCache, pipeline.root) : NO_OUTPUT_CHANGES;
+  const outputs = previous ? checkOutputs(previous, config.outputs, files) : NO_OUTPUT_CHANGES;
   const reasons = forced ? ['forced (--force)'] : [];
   if (!forced && (previous?.fingerprint !== fingerprint || outputs.missing.length > 0)) {
     reasons.push(...explainStaleness(previous, parts, outputs.missing));
@@ -136,13 +134,13 @@ const NO_OUTPUT_CHANGES: OutputCheck = { missing: [], edited: nameTable(), handE
 
 /**
  * A missing output makes the node stale. A changed one does not: it is a
- * hand edit, kept as the node's output (DESIGN §5), and it makes the
+ * hand edit, kept as the node's output, and it makes the
  * node's dependents stale through their `needs`.
  */
-function checkOutputs(previous: LockEntry, outputs: readonly string[], statCache: StatCache, root: string): OutputCheck {
+function checkOutputs(previous: LockEntry, outputs: readonly string[], files: ProjectFiles): OutputCheck {
   const check: OutputCheck = { missing: [], edited: nameTable(), handEdited: [] };
   for (const path of outputs) {
-    const hash = hashOutput(statCache, root, path);
+    const hash = files.hashOutput(path);
     if (hash === undefined) {
       check.missing.push({ path, problem: 'missing' });
       continue;

@@ -1,4 +1,4 @@
-import type { LoadedPipeline } from '../config/types.js';
+import type { LoadedPipeline, NodeConfig } from '../config/types.js';
 import { hashOutput } from '../files/output-hash.js';
 import { hashOutputs } from '../fingerprint/fingerprint.js';
 import { UserError } from '../util/errors.js';
@@ -6,6 +6,7 @@ import type { ContentHash } from '../util/hash.js';
 import { nameTable } from '../util/name-table.js';
 import type { BuildState } from './build-state.js';
 import { withHandEdits } from './hand-edits.js';
+import type { LockEntry } from './lockfile.js';
 import type { StatCache } from './stat-cache.js';
 
 /**
@@ -31,12 +32,21 @@ export function approveNode(pipeline: LoadedPipeline, state: BuildState, statCac
   return { outputs: config.outputs, hash };
 }
 
+/**
+ * The review gate, decided here only: a `review: true` node that was built
+ * awaits review until the hash of its recorded outputs is the approved one.
+ * An unapproved plan never reaches an agent, and an edit after approval
+ * voids it. Undefined when the node passes.
+ */
+export function pendingReview(config: NodeConfig, entry: LockEntry | undefined): ContentHash | undefined {
+  if (!('review' in config) || !config.review || !entry) return undefined;
+  const current = hashOutputs(entry.outputs);
+  return entry.approved === current ? undefined : current;
+}
+
 /** Review nodes of the pipeline whose outputs are built but not approved as they are recorded. */
 export function nodesAwaitingReview(pipeline: LoadedPipeline, state: BuildState): string[] {
   return Object.entries(pipeline.config.nodes)
-    .filter(([name, config]) => {
-      const entry = state.get(name);
-      return 'review' in config && config.review && entry !== undefined && entry.approved !== hashOutputs(entry.outputs);
-    })
+    .filter(([name, config]) => pendingReview(config, state.get(name)) !== undefined)
     .map(([name]) => name);
 }

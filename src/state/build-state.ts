@@ -50,6 +50,11 @@ export class BuildState {
     return state;
   }
 
+  /** A state that starts empty and lives in memory only: the scheduler's in-process tests. */
+  static inMemory(): BuildState {
+    return new BuildState('', '', emptyLock(), true);
+  }
+
   get(node: string): LockEntry | undefined {
     return this.lock.nodes[node];
   }

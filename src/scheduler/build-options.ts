@@ -1,0 +1,36 @@
+import type { Cache } from '../cache/cache.js';
+import type { Evaluation } from './evaluate.js';
+import type { EventSink } from './events.js';
+import type { NodeOutcome } from './node-runner.js';
+import type { ProjectFiles } from './project-files.js';
+
+export interface BuildOptions {
+  /** Nodes to build with what they depend on; empty means all. */
+  targets: string[];
+  jobs: number;
+  keepGoing: boolean;
+  /** Nodes to rebuild even when fresh: all of them, or the named ones. */
+  force: 'all' | ReadonlySet<string>;
+  /** Say what would run, and why, without running anything. */
+  dryRun: boolean;
+  /** Undefined with --no-cache. */
+  cache: Cache | undefined;
+  /** Fail every node that would have to run, instead of running it. */
+  cacheOnly: boolean;
+  /** Approve every output that awaits review, as `spx approve` would (CI). */
+  approve: boolean;
+  stateDir: string;
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Where a build meets the world: how it reads the project, and how a stale
+ * node is brought up to date (ninja's DiskInterface and CommandRunner). The
+ * scheduler's in-process tests put a map and a fake runner here.
+ */
+export interface BuildSeams {
+  files: ProjectFiles;
+  /** Restores the node from the cache or runs it, records it, and says so through `emit`. */
+  regenerate(node: string, evaluation: Evaluation, emit: EventSink): Promise<NodeOutcome>;
+}
