@@ -9,7 +9,7 @@ import type { StatCache } from '../state/stat-cache.js';
 import { withHandEdits } from '../state/hand-edits.js';
 import { hashOutputs } from '../fingerprint/fingerprint.js';
 import { evaluateNode, type Evaluation, type EvaluationContext } from './evaluate.js';
-import type { BuildSummary, EventSink } from './events.js';
+import type { BuildSummary, EventSink, SkipReason } from './events.js';
 import { regenerateNode, type NodeRunnerContext } from './node-runner.js';
 
 export interface BuildOptions {
@@ -131,7 +131,7 @@ export async function build(
     const staleNeeds = config.needs.filter((d) => outcomes.get(d) === 'stale');
     if (staleNeeds.length > 0) {
       const own = evaluateNode(node, evaluation, false).reasons;
-      emit({ type: 'stale', node, reasons: [...own, ...staleNeeds.map((d) => `"${d}" would run first (its output may change)`)], cached: false });
+      emit({ type: 'stale', node, reasons: [...own, ...staleNeeds.map((d) => ({ reason: 'upstream-will-run', node: d }) as const)], cached: false });
       return finish(node, 'stale');
     }
     const forced = options.force === 'all' || options.force.has(node);
@@ -161,7 +161,7 @@ export async function build(
         void regenerateNode(node, result, runner).then((outcome) => {
           active--;
           // Said, like any node not built: a task list waits for every node's outcome.
-          if (outcome === 'interrupted') emit({ type: 'skipped', node, because: 'the build was interrupted' });
+          if (outcome === 'interrupted') emit({ type: 'skipped', node, because: { reason: 'interrupted' } });
           finish(node, outcome === 'interrupted' ? 'skipped' : outcome);
           pump();
         });
@@ -176,7 +176,7 @@ export async function build(
 
   for (const node of order) {
     if (!outcomes.has(node)) {
-      emit({ type: 'skipped', node, because: options.signal.aborted ? 'the build was interrupted' : 'the build stopped after a failure' });
+      emit({ type: 'skipped', node, because: { reason: options.signal.aborted ? 'interrupted' : 'stopped-after-failure' } });
     }
   }
   resolver.save();
@@ -189,10 +189,10 @@ export async function build(
 
 const BLOCKING: ReadonlySet<Outcome> = new Set(['failed', 'skipped', 'awaiting-review']);
 
-function blockedBecause(blocker: string, outcome: Outcome): string {
-  if (outcome === 'failed') return `"${blocker}" failed`;
-  if (outcome === 'awaiting-review') return `"${blocker}" awaits review (spx approve ${blocker})`;
-  return `"${blocker}" was not built`;
+function blockedBecause(blocker: string, outcome: Outcome): SkipReason {
+  if (outcome === 'failed') return { reason: 'dependency-failed', node: blocker };
+  if (outcome === 'awaiting-review') return { reason: 'awaiting-review', node: blocker };
+  return { reason: 'not-built', node: blocker };
 }
 
 /** A node held at its review gate is counted twice: as what it did (it ran, say) and as awaiting review. */
