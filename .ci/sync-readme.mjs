@@ -43,26 +43,42 @@ const EVENT_MEANINGS = {
   backup: 'an output spx had not written as it is was copied aside before the node regenerated it',
   warning: 'something went wrong that does not fail the build (e.g. a corrupt cache entry)',
   'cache-warning': 'something went wrong with the cache as a whole, not for one node (e.g. the remote cache is unreachable): said once',
-  start: 'the node starts running; `reasons` says why it is stale',
+  start: 'the node starts running; `reasons` says why it is stale, each an object tagged by `reason` (e.g. `{"reason": "input-changed", "file": "in.txt"}`; the list is `StaleReason` in src/fingerprint/explain.ts)',
   stale: '`--dry-run`: the node would run (or, `cached`, be restored), and why',
   output: "a chunk of the node's stdout or stderr, as it comes",
   progress: "a one-line note on a running node's progress",
   success: 'the node finished; `output` is everything it printed, `metrics` what it measured (tokens, files)',
-  failure: 'the node failed: `message` says how; `output` is everything it printed',
-  skipped: 'the node was not attempted: a node it depends on failed, was not built or awaits review, or the build stopped',
+  failure: 'the node failed: `reason` says why (`node-failure` or `selection` with the message of the command or node kind, `missing-input` with the `files`, `cache-miss`, `internal`); `output` is everything it printed',
+  skipped: 'the node was not attempted: `because` says why, tagged by `reason` (`dependency-failed`, `awaiting-review` or `not-built`, each with the `node`; `interrupted`; `stopped-after-failure`)',
   review: "a review node wrote its outputs; its dependents wait for `spx approve`",
   approved: '`--approve`: a review output was approved without asking',
   interrupted: 'Ctrl-C or SIGTERM stopped the build',
   'build-end': 'the build is over: which nodes ran, were restored, fresh, would run, failed, were skipped or await review',
+  'lock-wait': 'another build holds the project lock: this one waits for it',
+  'lock-busy': '`--no-wait`, and another build holds the project lock: nothing is built (exit 1)',
+  'review-hint': 'the build stopped at a review gate and no one was asked: review `outputs`, then `spx approve NODE`',
+  'cache-only-misses': '`--cache-only`: the `nodes` the cache did not have, which would have had to run',
+  'review-prompt-interrupted': 'Ctrl-C at the review prompt (asked on a terminal only, never with `--json`): nothing was approved',
 };
+
+/** Every field of any member of the union type `name` in `source`. */
+function fieldsOf(source, name) {
+  const start = source.indexOf(`export type ${name} =`);
+  if (start === -1) throw new Error(`no type ${name} in src/scheduler/events.ts`);
+  const union = source.slice(start, source.indexOf(';\n', start)).replace(/\/\*\*[\s\S]*?\*\//g, '');
+  return [...union.matchAll(/(\w+)\??:/g)].map((f) => f[1]);
+}
 
 function eventsSection() {
   const source = readFileSync(join(repo, 'src/scheduler/events.ts'), 'utf8');
   const union = source.slice(source.indexOf('export type BuildEvent'), source.indexOf(';\n', source.indexOf('export type BuildEvent')));
   const rows = ['| `type` | other fields | when |', '| ------ | ------------ | ---- |'];
-  for (const match of union.matchAll(/\|\s*\{\s*type:\s*'([\w-]+)';?(.*)\}\s*$/gm)) {
-    const [, type, rest] = match;
-    const fields = [...rest.matchAll(/(\w+)\??:/g)].map((f) => `\`${f[1]}\``).join(', ');
+  // An event that is a union itself is written ({ type: …; … } & ItsReason).
+  for (const match of union.matchAll(/\|\s*\(?\{\s*type:\s*'([\w-]+)';?(.*)\}(?:\s*&\s*(\w+)\))?\s*$/gm)) {
+    const [, type, rest, intersected] = match;
+    const names = [...rest.matchAll(/(\w+)\??:/g)].map((f) => f[1]);
+    if (intersected) names.push(...fieldsOf(source, intersected));
+    const fields = [...new Set(names)].map((name) => `\`${name}\``).join(', ');
     const meaning = EVENT_MEANINGS[type];
     if (meaning === undefined) throw new Error(`event "${type}" has no meaning in .ci/sync-readme.mjs: add one`);
     rows.push(`| \`${type}\` | ${fields} | ${meaning} |`);

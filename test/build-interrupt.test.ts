@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupProjects, createProject, statusOf, waitFor, type TestProject } from './helpers/project.js';
+import { cleanupProjects, createProject, jsonEvents, statusOf, waitFor, type TestProject } from './helpers/project.js';
 
 afterEach(cleanupProjects);
 
@@ -132,6 +132,12 @@ nodes:
     const refused = await project.spx(['build', '--no-wait']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`another build holds the project lock: process ${pid} on ${os.hostname()}`);
+
+    // --json says it as an event on stdout, like everything else the build says.
+    const refusedJson = await project.spx(['build', '--no-wait', '--json']);
+    expect(refusedJson.code).toBe(1);
+    expect(refusedJson.stderr).toBe('');
+    expect(jsonEvents(refusedJson.stdout)).toEqual([{ type: 'lock-busy', holder: expect.stringContaining(`process ${pid} on ${os.hostname()}`) }]);
 
     const second = project.start(['build']);
     await waitFor(() => second.stderr().includes(`waiting for the build running in process ${pid}`), 'the second build to wait');

@@ -13,7 +13,7 @@ import {
   tempDir,
 } from './helpers/cache.js';
 import { FIVE_NODE_OUTPUTS, FIVE_NODES, FIVE_NODES_YAML, fiveNodeFiles } from './helpers/fixtures.js';
-import { cleanupProjects, createProject, statusOf, type SpxResult, type TestProject } from './helpers/project.js';
+import { cleanupProjects, createProject, jsonEvents, statusOf, type SpxResult, type TestProject } from './helpers/project.js';
 
 afterEach(async () => {
   await cleanupProjects();
@@ -212,6 +212,15 @@ describe('--cache-only and --no-cache', () => {
     expect(named![1]!.split(', ').sort()).toEqual(['gen', 'notes', 'report', 'site']);
     expect(snapshot(b, ['tool.sh'])).toEqual(snapshot(a, ['tool.sh']));
     for (const output of ['gen.out', 'site', 'report.out', 'notes.out']) expect(b.exists(output)).toBe(false);
+
+    // --json: each miss a failure tagged cache-miss, and the list an event, not a stderr line.
+    const json = await b.spx(['build', '-j', '1', '--cache-only', '--json', '--cache-dir', a.path('.spx/cache')]);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toBe('');
+    const events = jsonEvents(json.stdout);
+    expect(events.filter((e) => e.type === 'failure').map((e) => [e.node, e.reason]).sort()).toEqual([['gen', 'cache-miss'], ['notes', 'cache-miss']]);
+    const misses = events.find((e) => e.type === 'cache-only-misses');
+    expect((misses?.nodes as string[]).sort()).toEqual(['gen', 'notes', 'report', 'site']);
   });
 
   it('--no-cache reruns every node and stores nothing', async () => {

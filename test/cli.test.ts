@@ -106,12 +106,32 @@ describe('spx build options', () => {
     expect(events[0]).toMatchObject({ type: 'build-start', nodes: ['a', 'u', 'b'] });
     expect(events.at(-1)).toMatchObject({ type: 'build-end', summary: { failed: [], interrupted: false } });
     expect(events.filter((e) => e.type === 'success').map((e) => e.node).sort()).toEqual(['a', 'b', 'u']);
-    expect(events.find((e) => e.type === 'start' && e.node === 'a')).toMatchObject({ reasons: ['never built'] });
+    expect(events.find((e) => e.type === 'start' && e.node === 'a')).toMatchObject({ reasons: [{ reason: 'never-built' }] });
 
     p.write('in.txt', 'two\n');
     const again = jsonEvents((await p.spx(['build', '--json'])).stdout);
     expect(again.filter((e) => e.type === 'fresh').map((e) => e.node).sort()).toEqual(['u']);
-    expect(again.find((e) => e.type === 'start' && e.node === 'a')).toMatchObject({ reasons: ['input changed: in.txt'] });
+    expect(again.find((e) => e.type === 'start' && e.node === 'a')).toMatchObject({ reasons: [{ reason: 'input-changed', file: 'in.txt' }] });
+  });
+
+  it('--json gives why a node is stale, failed or was skipped as tagged data, not sentences', async () => {
+    const p = await built();
+    p.write('in.txt', 'two\n');
+    const dry = jsonEvents((await p.spx(['build', '--json', '--dry-run', 'b'])).stdout);
+    expect(dry.find((e) => e.type === 'stale' && e.node === 'a')).toEqual({ type: 'stale', node: 'a', reasons: [{ reason: 'input-changed', file: 'in.txt' }], cached: false });
+    expect(dry.find((e) => e.type === 'stale' && e.node === 'b')).toMatchObject({ reasons: [{ reason: 'upstream-will-run', node: 'a' }] });
+
+    p.writeConfig(PIPELINE.replace('cp in.txt a.out', 'exit 7'));
+    const failed = await p.spx(['build', '--json', 'c']);
+    expect(failed.code).toBe(1);
+    const events = jsonEvents(failed.stdout);
+    expect(events.find((e) => e.type === 'start')).toMatchObject({ node: 'a', reasons: [{ reason: 'setting-changed', setting: 'command' }, { reason: 'input-changed', file: 'in.txt' }] });
+    expect(events.find((e) => e.type === 'failure')).toMatchObject({ node: 'a', reason: 'node-failure', message: 'command exited with code 7: echo a >> runs.log && exit 7' });
+    expect(events.filter((e) => e.type === 'skipped')).toEqual([
+      { type: 'skipped', node: 'b', because: { reason: 'dependency-failed', node: 'a' } },
+      { type: 'skipped', node: 'c', because: { reason: 'not-built', node: 'b' } },
+    ]);
+    expect(failed.stderr).toBe('');
   });
 });
 

@@ -66,8 +66,8 @@ nodes:
     expect(summary.failed).toEqual(['a']);
     expect(summary.skipped.sort()).toEqual(['b', 'c']);
     const skipped = events.filter((event) => event.type === 'skipped');
-    expect(skipped).toContainEqual(expect.objectContaining({ node: 'c', because: '"a" failed' }));
-    expect(skipped).toContainEqual(expect.objectContaining({ node: 'b', because: 'the build stopped after a failure' }));
+    expect(skipped).toContainEqual(expect.objectContaining({ node: 'c', because: { reason: 'dependency-failed', node: 'a' } }));
+    expect(skipped).toContainEqual(expect.objectContaining({ node: 'b', because: { reason: 'stopped-after-failure' } }));
   });
 
   it('with --keep-going builds every node that does not depend on the failure', async () => {
@@ -137,8 +137,8 @@ describe('an interrupt', () => {
     expect(summary.skipped).toEqual(['a', 'b']);
     expect(state.get('a')).toBeUndefined();
     expect(events.filter((event) => event.type === 'skipped').map((event) => event.type === 'skipped' && event.because)).toEqual([
-      'the build was interrupted',
-      '"a" was not built',
+      { reason: 'interrupted' },
+      { reason: 'not-built', node: 'a' },
     ]);
     expect(events.at(-2)).toEqual({ type: 'interrupted', signal: 'SIGINT' });
   });
@@ -155,7 +155,7 @@ describe('the review gate', () => {
     expect(first.ran).toEqual(['plan']);
     expect(held.summary.awaitingReview).toEqual(['plan']);
     expect(held.summary.ran).toEqual(['plan']);
-    expect(held.events).toContainEqual(expect.objectContaining({ type: 'skipped', node: 'apply', because: '"plan" awaits review (spx approve plan)' }));
+    expect(held.events).toContainEqual(expect.objectContaining({ type: 'skipped', node: 'apply', because: { reason: 'awaiting-review', node: 'plan' } }));
 
     const approving = new FakeRunner(files);
     const approved = await buildInMemory(pipelineFrom(reviewed), state, approving, { approve: true });
@@ -197,6 +197,6 @@ describe('a dry run', () => {
     expect(runner.ran).toEqual([]);
     expect(summary.stale).toEqual(['a', 'b']);
     const stale = events.filter((event) => event.type === 'stale');
-    expect(stale.map((event) => event.type === 'stale' && event.reasons)).toEqual([['input changed: x.txt'], ['"a" would run first (its output may change)']]);
+    expect(stale.map((event) => event.type === 'stale' && event.reasons)).toEqual([[{ reason: 'input-changed', file: 'x.txt' }], [{ reason: 'upstream-will-run', node: 'a' }]]);
   });
 });

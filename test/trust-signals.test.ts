@@ -174,6 +174,32 @@ nodes:
   });
 });
 
+describe('the review prompt, answered', () => {
+  it('y approves, and the same renderer draws a second task list for the dependents', async () => {
+    const project = createProject(
+      { 'USER-SPEC.md': 'count words\n' },
+      `version: 1
+providers:
+  echo: { type: echo }
+defaults: { provider: echo }
+nodes:
+  spec: { kind: spec, inputs: [USER-SPEC.md], output: AI-SPEC.md }
+  plan: { kind: plan, needs: [spec], output: AI-PLAN.md }
+  tasks: { kind: run, command: cp AI-PLAN.md tasks.out, needs: [plan], outputs: [tasks.out] }
+`,
+    );
+    const terminal = buildInTerminal(project);
+    await waitFor(() => terminal.output().includes('Approve plan and continue? [y/N]'), 'the review prompt');
+    terminal.type('y\r');
+    const exit = await within(20_000, terminal.exited);
+    expect(exit, `still running 20 s after the approval; it printed:\n${terminal.output()}`).toBeDefined();
+    expect(exit!.code, exit!.output).toBe(0);
+    expect(exit!.output).toMatch(/spx: 2 ran, 0 fresh, 1 skipped, 1 awaiting review[^\n]*\n[^]*spx: 1 ran, 2 fresh \(/);
+    expect(exit!.output).not.toContain('spx: review AI-PLAN.md');
+    expect(project.read('tasks.out')).toBe(project.read('AI-PLAN.md'));
+  });
+});
+
 describe('signals without a terminal', () => {
   it.each([
     ['SIGTERM', 143],

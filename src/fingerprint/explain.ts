@@ -8,24 +8,48 @@ const MAX_LISTED = 5;
 export type OutputProblem = { path: string; problem: 'missing' };
 
 /**
- * One line per reason a node is stale, as direct as `ninja -d explain`:
- * which input, which setting, which upstream output changed, or that it
- * never ran. An empty list means the node is fresh.
+ * One reason a node is stale, kept as data until a renderer words it (as
+ * ninja's explanations.h does): `--json` consumers get the file or setting
+ * itself, not a sentence to parse.
  */
-export function explainStaleness(previous: LockEntry | undefined, current: FingerprintParts, outputs: readonly OutputProblem[]): string[] {
-  if (!previous) return ['never built'];
-  const reasons: string[] = [];
-  if (previous.kind !== current.kind) reasons.push(`kind changed from ${previous.kind} to ${current.kind}`);
-  for (const name of changedKeys(previous.settings, current.settings)) reasons.push(`setting "${name}" changed`);
-  reasons.push(...describeFiles('input', previous.inputs, current.inputs));
-  for (const name of changedKeys(previous.needs, current.needs)) {
-    if (!(name in previous.needs)) reasons.push(`now needs "${name}"`);
-    else if (!(name in current.needs)) reasons.push(`no longer needs "${name}"`);
-    else reasons.push(`output of "${name}" changed`);
+export type StaleReason =
+  | { reason: 'never-built' }
+  | { reason: 'forced' }
+  | { reason: 'kind-changed'; from: string; to: string }
+  | { reason: 'setting-changed'; setting: string }
+  | { reason: 'input-changed' | 'input-added' | 'input-removed'; file: string }
+  /** The files of one change past the first few, counted. */
+  | { reason: 'more-inputs'; change: 'changed' | 'added' | 'removed'; count: number }
+  | { reason: 'now-needs' | 'no-longer-needs' | 'upstream-output-changed'; node: string }
+  | { reason: 'env-changed'; variable: string }
+  | { reason: 'output-missing'; output: string }
+  /** spx.lock was written by another version of spx, which fingerprinted differently. */
+  | { reason: 'state-format-changed' }
+  | { reason: 'input-missing'; file: string }
+  /** The node kind could not choose its input files; the message is the kind's own. */
+  | { reason: 'cannot-select-inputs'; message: string }
+  /** In a dry run: a node this one needs would run first, and may change its output. */
+  | { reason: 'upstream-will-run'; node: string };
+
+/**
+ * Every reason a node is stale, as direct as `ninja -d explain`: which
+ * input, which setting, which upstream output changed, or that it never
+ * ran. An empty list means the node is fresh.
+ */
+export function explainStaleness(previous: LockEntry | undefined, current: FingerprintParts, outputs: readonly OutputProblem[]): StaleReason[] {
+  if (!previous) return [{ reason: 'never-built' }];
+  const reasons: StaleReason[] = [];
+  if (previous.kind !== current.kind) reasons.push({ reason: 'kind-changed', from: previous.kind, to: current.kind });
+  for (const setting of changedKeys(previous.settings, current.settings)) reasons.push({ reason: 'setting-changed', setting });
+  reasons.push(...explainInputs(previous.inputs, current.inputs));
+  for (const node of changedKeys(previous.needs, current.needs)) {
+    if (!(node in previous.needs)) reasons.push({ reason: 'now-needs', node });
+    else if (!(node in current.needs)) reasons.push({ reason: 'no-longer-needs', node });
+    else reasons.push({ reason: 'upstream-output-changed', node });
   }
-  for (const name of changedKeys(previous.env, current.env)) reasons.push(`environment variable ${name} changed`);
-  for (const { path, problem } of outputs) reasons.push(`output ${path} ${problem}`);
-  if (reasons.length === 0) reasons.push('state format changed');
+  for (const variable of changedKeys(previous.env, current.env)) reasons.push({ reason: 'env-changed', variable });
+  for (const { path } of outputs) reasons.push({ reason: 'output-missing', output: path });
+  if (reasons.length === 0) reasons.push({ reason: 'state-format-changed' });
   return reasons;
 }
 
@@ -34,7 +58,7 @@ function changedKeys(before: Record<string, string>, after: Record<string, strin
   return [...keys].filter((key) => ownEntry(before, key) !== ownEntry(after, key)).sort();
 }
 
-function describeFiles(label: string, before: Record<string, string>, after: Record<string, string>): string[] {
+function explainInputs(before: Record<string, string>, after: Record<string, string>): StaleReason[] {
   const added: string[] = [];
   const removed: string[] = [];
   const changed: string[] = [];
@@ -43,11 +67,11 @@ function describeFiles(label: string, before: Record<string, string>, after: Rec
     else if (!Object.hasOwn(after, path)) removed.push(path);
     else changed.push(path);
   }
-  return [...listed(`${label} changed`, changed), ...listed(`${label} added`, added), ...listed(`${label} removed`, removed)];
+  return [...listed('changed', changed), ...listed('added', added), ...listed('removed', removed)];
 }
 
-function listed(prefix: string, paths: string[]): string[] {
-  const lines = paths.slice(0, MAX_LISTED).map((path) => `${prefix}: ${path}`);
-  if (paths.length > MAX_LISTED) lines.push(`${prefix}: … and ${paths.length - MAX_LISTED} more`);
-  return lines;
+function listed(change: 'changed' | 'added' | 'removed', files: string[]): StaleReason[] {
+  const reasons: StaleReason[] = files.slice(0, MAX_LISTED).map((file): StaleReason => ({ reason: `input-${change}`, file }));
+  if (files.length > MAX_LISTED) reasons.push({ reason: 'more-inputs', change, count: files.length - MAX_LISTED });
+  return reasons;
 }

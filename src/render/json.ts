@@ -1,7 +1,11 @@
 import type { BuildEvent } from '../scheduler/events.js';
 import type { Renderer } from './renderer.js';
 
-/** `--json`: one JSON object per line per event, for scripts and editors. */
+/**
+ * `--json`: one JSON object per line per event, for scripts and editors:
+ * the events as they are, reasons as data (render/describe.ts words them
+ * for people).
+ */
 export class JsonRenderer implements Renderer {
   constructor(private readonly out: NodeJS.WritableStream) {}
 
@@ -9,7 +13,7 @@ export class JsonRenderer implements Renderer {
     this.out.write(JSON.stringify(event) + '\n');
   }
 
-  async close(): Promise<void> {}
+  async flush(): Promise<void> {}
 
   abandon(): void {}
 }

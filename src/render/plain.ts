@@ -1,17 +1,29 @@
+import type { StaleReason } from '../fingerprint/explain.js';
 import type { BuildEvent } from '../scheduler/events.js';
 import type { Renderer, RenderOptions } from './renderer.js';
 import { formatMetrics } from './metrics.js';
+import { describeFailure, describeSkipReason, describeStaleReason } from './describe.js';
+import { cacheWarningOutsideBuild, commandLine } from './command-lines.js';
 
 /**
  * One line per thing that happened, for CI logs and pipes. A node's output
  * is printed whole when it finishes, so that parallel nodes never interleave.
  */
 export class PlainRenderer implements Renderer {
+  /** From a build's start until it is flushed; outside one, a cache warning is a line of spx's own. */
+  private building = false;
+
   constructor(private readonly options: RenderOptions) {}
 
   handle(event: BuildEvent): void {
     const write = (line: string): void => void this.options.out.write(line + '\n');
+    const because = (reasons: readonly StaleReason[]): void => {
+      for (const reason of reasons) write(`    because ${describeStaleReason(reason)}`);
+    };
     switch (event.type) {
+      case 'build-start':
+        this.building = true;
+        break;
       case 'fresh':
         if (this.options.verbose) {
           const edited = event.handEdited.length > 0 ? ` (edited by hand: ${event.handEdited.join(', ')})` : '';
@@ -22,7 +34,7 @@ export class PlainRenderer implements Renderer {
         writeOutput(this.options.out, event.output);
         const tokens = Number(event.metrics.totalTokens ?? 0);
         write(`↺ ${event.node} restored from cache (saved ${event.savedSeconds.toFixed(2)}s${tokens > 0 ? ` and ${tokens.toLocaleString('en-US')} model tokens` : ''})`);
-        if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
+        if (this.options.explain) because(event.reasons);
         break;
       }
       case 'backup':
@@ -32,15 +44,16 @@ export class PlainRenderer implements Renderer {
         write(`! ${event.node}: ${event.message}`);
         break;
       case 'cache-warning':
-        write(`! ${event.message}`);
+        if (this.building) write(`! ${event.message}`);
+        else this.writeLine(cacheWarningOutsideBuild(event.message));
         break;
       case 'start':
         write(`▶ ${event.node}: ${event.description}`);
-        if (this.options.explain) for (const reason of event.reasons) write(`    because ${reason}`);
+        if (this.options.explain) because(event.reasons);
         break;
       case 'stale':
         write(`• ${event.node} would ${event.cached ? 'be restored from cache' : 'run'}`);
-        for (const reason of event.reasons) write(`    because ${reason}`);
+        because(event.reasons);
         break;
       case 'success': {
         writeOutput(this.options.out, event.output);
@@ -50,10 +63,10 @@ export class PlainRenderer implements Renderer {
       }
       case 'failure':
         writeOutput(this.options.out, event.output);
-        write(`✗ ${event.node}: ${event.message}`);
+        write(`✗ ${event.node}: ${describeFailure(event)}`);
         break;
       case 'skipped':
-        write(`- ${event.node} skipped: ${event.because}`);
+        write(`- ${event.node} skipped: ${describeSkipReason(event.because)}`);
         break;
       case 'review':
         write(`⏸ ${event.node}: ${event.outputs.join(', ')} awaits review; its dependents wait (spx approve ${event.node})`);
@@ -67,16 +80,28 @@ export class PlainRenderer implements Renderer {
       case 'build-end':
         write(summaryLine(event));
         break;
-      case 'build-start':
+      case 'lock-wait':
+      case 'lock-busy':
+      case 'review-hint':
+      case 'cache-only-misses':
+      case 'review-prompt-interrupted':
+        this.writeLine(commandLine(event));
+        break;
       case 'output':
       case 'progress':
         break;
     }
   }
 
-  async close(): Promise<void> {}
+  async flush(): Promise<void> {
+    this.building = false;
+  }
 
   abandon(): void {}
+
+  private writeLine(line: { stream: 'out' | 'err'; text: string }): void {
+    this.options[line.stream].write(line.text + '\n');
+  }
 }
 
 function writeOutput(out: NodeJS.WritableStream, output: string): void {

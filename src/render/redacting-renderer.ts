@@ -19,8 +19,8 @@ export class RedactingRenderer implements Renderer {
     this.inner.handle(this.secrets.length === 0 ? event : (redactValue(event, this.secrets) as BuildEvent));
   }
 
-  close(): Promise<void> {
-    return this.inner.close();
+  flush(): Promise<void> {
+    return this.inner.flush();
   }
 
   abandon(): void {

@@ -18,7 +18,7 @@ export interface RendererChoice {
 export async function selectRenderer(choice: RendererChoice): Promise<Renderer> {
   const out = process.stdout;
   if (choice.json) return new JsonRenderer(out);
-  const options = { explain: choice.explain, verbose: choice.verbose, out };
+  const options = { explain: choice.explain, verbose: choice.verbose, out, err: process.stderr };
   const isCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
   if (out.isTTY && !isCi && choice.nodeCount <= TASK_LIST_MAX_NODES) return TaskListRenderer.create(options);
   return new PlainRenderer(options);

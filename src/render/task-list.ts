@@ -3,6 +3,8 @@ import type { Listr, ListrTaskWrapper } from 'listr2';
 import type { BuildEvent } from '../scheduler/events.js';
 import { summaryLine } from './plain.js';
 import type { Renderer, RenderOptions } from './renderer.js';
+import { describeFailure, describeSkipReason, describeStaleReason } from './describe.js';
+import { cacheWarningOutsideBuild, commandLine } from './command-lines.js';
 
 type Settled =
   | { state: 'fresh' }
@@ -35,6 +37,8 @@ export class TaskListRenderer implements Renderer {
   private readonly notes: string[] = [];
   private finished: Promise<unknown> | undefined;
   private summary = '';
+  /** From a build's start until it is flushed; outside one, a cache warning is a line of spx's own. */
+  private building = false;
 
   private constructor(
     private readonly ListrClass: typeof Listr,
@@ -58,7 +62,7 @@ export class TaskListRenderer implements Renderer {
         const task = this.tasks.get(event.node);
         if (task) {
           task.title = `${event.node}: ${event.description}`;
-          if (this.options.explain) task.output = `because ${event.reasons.join('; ')}`;
+          if (this.options.explain) task.output = `because ${event.reasons.map(describeStaleReason).join('; ')}`;
         }
         break;
       }
@@ -76,7 +80,7 @@ export class TaskListRenderer implements Renderer {
       case 'stale':
         this.settle.get(event.node)?.({
           state: 'skipped',
-          why: `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.join('; ')}`,
+          why: `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.map(describeStaleReason).join('; ')}`,
         });
         break;
       case 'success':
@@ -92,7 +96,8 @@ export class TaskListRenderer implements Renderer {
         this.notes.push(`! ${event.node}: ${event.message}`);
         break;
       case 'cache-warning':
-        this.notes.push(`! ${event.message}`);
+        if (this.building) this.notes.push(`! ${event.message}`);
+        else this.writeLine(cacheWarningOutsideBuild(event.message));
         break;
       case 'review':
         this.notes.push(`⏸ ${event.node}: ${event.outputs.join(', ')} awaits review; its dependents wait (spx approve ${event.node})`);
@@ -100,30 +105,44 @@ export class TaskListRenderer implements Renderer {
       case 'approved':
         this.notes.push(`✓ ${event.node}: ${event.outputs.join(', ')} approved (--approve)`);
         break;
-      case 'failure':
-        this.failures.push(`✗ ${event.node}: ${event.message}\n${event.output}`);
-        this.settle.get(event.node)?.({ state: 'failed', message: event.message });
+      case 'failure': {
+        const message = describeFailure(event);
+        this.failures.push(`✗ ${event.node}: ${message}\n${event.output}`);
+        this.settle.get(event.node)?.({ state: 'failed', message });
         break;
+      }
       case 'skipped':
-        this.settle.get(event.node)?.({ state: 'skipped', why: event.because });
+        this.settle.get(event.node)?.({ state: 'skipped', why: describeSkipReason(event.because) });
         break;
       case 'interrupted':
         this.failures.push(`spx: interrupted (${event.signal}); finished nodes are recorded`);
         break;
       case 'build-end':
         this.summary = summaryLine(event);
-        // No event comes after this one: a node still without an outcome
-        // would keep its spinner, and `close` would wait for it, forever.
+        // No node's event comes after this one: a node still without an outcome
+        // would keep its spinner, and `flush` would wait for it, forever.
         for (const settle of this.settle.values()) settle({ state: 'skipped', why: 'not built' });
+        break;
+      // Outside a build: no list is drawing.
+      case 'lock-wait':
+      case 'lock-busy':
+      case 'review-hint':
+      case 'cache-only-misses':
+      case 'review-prompt-interrupted':
+        this.writeLine(commandLine(event));
         break;
     }
   }
 
-  async close(): Promise<void> {
+  async flush(): Promise<void> {
     await this.finished?.catch(() => undefined);
     for (const note of this.notes) this.options.out.write(note + '\n');
     for (const failure of this.failures) this.options.out.write(failure.endsWith('\n') ? failure : failure + '\n');
     if (this.summary) this.options.out.write(this.summary + '\n');
+    this.notes.length = 0;
+    this.failures.length = 0;
+    this.summary = '';
+    this.building = false;
   }
 
   abandon(): void {
@@ -140,7 +159,15 @@ export class TaskListRenderer implements Renderer {
     }
   }
 
+  private writeLine(line: { stream: 'out' | 'err'; text: string }): void {
+    this.options[line.stream].write(line.text + '\n');
+  }
+
+  /** A new list for each build: the one after an approval at the prompt starts afresh. */
   private start(nodes: readonly string[]): void {
+    this.building = true;
+    this.settle.clear();
+    this.tasks.clear();
     // Events for fresh nodes arrive before listr2 has started their tasks, so
     // each node's outcome is a promise made now and awaited by its task.
     const outcomes = new Map<string, Promise<Settled>>();

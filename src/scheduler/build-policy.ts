@@ -4,7 +4,7 @@ import type { BuildState } from '../state/build-state.js';
 import { withHandEdits } from '../state/hand-edits.js';
 import type { BuildOptions, BuildSeams } from './build-options.js';
 import { evaluateNode, type EvaluationContext } from './evaluate.js';
-import type { EventSink } from './events.js';
+import type { EventSink, SkipReason } from './events.js';
 import type { Job, NotAttempted, Outcome, WalkPolicy } from './walk.js';
 
 /**
@@ -36,7 +36,7 @@ export class BuildPolicy implements WalkPolicy {
     const staleNeeds = config.needs.filter((dependency) => outcomes.get(dependency) === 'stale');
     if (staleNeeds.length > 0) {
       const own = (await evaluateNode(node, this.evaluation, false)).reasons;
-      emit({ type: 'stale', node, reasons: [...own, ...staleNeeds.map((d) => `"${d}" would run first (its output may change)`)], cached: false });
+      emit({ type: 'stale', node, reasons: [...own, ...staleNeeds.map((d) => ({ reason: 'upstream-will-run', node: d }) as const)], cached: false });
       return 'stale';
     }
     const forced = options.force === 'all' || options.force.has(node);
@@ -79,15 +79,9 @@ export class BuildPolicy implements WalkPolicy {
   }
 }
 
-function notAttemptedBecause(why: NotAttempted): string {
-  switch (why.reason) {
-    case 'interrupted':
-      return 'the build was interrupted';
-    case 'stopped-after-failure':
-      return 'the build stopped after a failure';
-    case 'dependency':
-      if (why.outcome === 'failed') return `"${why.node}" failed`;
-      if (why.outcome === 'awaiting-review') return `"${why.node}" awaits review (spx approve ${why.node})`;
-      return `"${why.node}" was not built`;
-  }
+function notAttemptedBecause(why: NotAttempted): SkipReason {
+  if (why.reason !== 'dependency') return why;
+  if (why.outcome === 'failed') return { reason: 'dependency-failed', node: why.node };
+  if (why.outcome === 'awaiting-review') return { reason: 'awaiting-review', node: why.node };
+  return { reason: 'not-built', node: why.node };
 }

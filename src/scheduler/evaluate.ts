@@ -1,7 +1,7 @@
 import type { LoadedPipeline } from '../config/types.js';
 import { hashEnv } from '../fingerprint/env.js';
 import { computeFingerprint, hashOutputs, hashSettings, sameParts, type FingerprintParts } from '../fingerprint/fingerprint.js';
-import { explainStaleness, type OutputProblem } from '../fingerprint/explain.js';
+import { explainStaleness, type OutputProblem, type StaleReason } from '../fingerprint/explain.js';
 import { displayName } from '../files/file-name.js';
 import { isGlob } from '../files/input-resolver.js';
 import { NodeFailure } from '../nodes/kind.js';
@@ -20,7 +20,7 @@ export interface Evaluation {
    */
   forced: boolean;
   /** Why the node is stale; empty when fresh. */
-  reasons: string[];
+  reasons: StaleReason[];
   parts: FingerprintParts;
   fingerprint: Fingerprint;
   /** Every triggering input file: declared and selected by the kind. */
@@ -114,13 +114,13 @@ export async function evaluateNode(node: string, context: EvaluationContext, for
   const fingerprint = previous && sameParts(previous, parts) ? previous.fingerprint : computeFingerprint(parts);
 
   const outputs = previous ? checkOutputs(previous, config.outputs, files) : NO_OUTPUT_CHANGES;
-  const reasons = forced ? ['forced (--force)'] : [];
+  const reasons: StaleReason[] = forced ? [{ reason: 'forced' }] : [];
   if (!forced && (previous?.fingerprint !== fingerprint || outputs.missing.length > 0)) {
     reasons.push(...explainStaleness(previous, parts, outputs.missing));
   }
-  for (const file of missingInputs) reasons.push(`input missing: ${file}`);
+  for (const file of missingInputs) reasons.push({ reason: 'input-missing', file });
   // Without its selection the fingerprint lists every selected file as removed: say the one thing that matters.
-  if (selectionError !== undefined) reasons.splice(0, reasons.length, `cannot select inputs: ${selectionError}`);
+  if (selectionError !== undefined) reasons.splice(0, reasons.length, { reason: 'cannot-select-inputs', message: selectionError });
   return { fresh: reasons.length === 0, forced, reasons, parts, fingerprint, inputFiles: usableFiles, leftOut: [...leftOut], missingInputs, ...(selectionError === undefined ? {} : { selectionError }), editedOutputs: outputs.edited, handEdited: outputs.handEdited };
 }
 

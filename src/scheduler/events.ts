@@ -1,14 +1,17 @@
+import type { StaleReason } from '../fingerprint/explain.js';
+
 /**
  * What a build reports. The scheduler never prints: it emits these typed
  * events and a renderer (listr2 task list, plain lines, `--json`) turns them
- * into output, as in wireit's event.ts.
+ * into output, as in wireit's event.ts. Reasons are data, worded only by
+ * the renderer (render/describe.ts).
  */
 export type BuildEvent =
   | { type: 'build-start'; nodes: string[]; jobs: number }
   /** Fingerprint matches spx.lock; `handEdited` lists outputs a human changed, kept as they are. */
   | { type: 'fresh'; node: string; handEdited: string[] }
   /** Stale, but its outputs for this fingerprint were in the cache: restored instead of run. */
-  | { type: 'restored'; node: string; reasons: string[]; savedSeconds: number; metrics: Record<string, number | string>; output: string }
+  | { type: 'restored'; node: string; reasons: StaleReason[]; savedSeconds: number; metrics: Record<string, number | string>; output: string }
   /**
    * An output spx did not write as it is (`edited` by hand, or there before
    * the node was ever recorded) was copied aside before the node regenerated it.
@@ -19,23 +22,52 @@ export type BuildEvent =
   /** Something went wrong with the cache as a whole, not for one node (the remote cache is unreachable): said once. */
   | { type: 'cache-warning'; message: string }
   /** About to run; `reasons` says why it is stale. */
-  | { type: 'start'; node: string; reasons: string[]; description: string }
+  | { type: 'start'; node: string; reasons: StaleReason[]; description: string }
   /** `--dry-run` / `spx status`: would run, and why. */
-  | { type: 'stale'; node: string; reasons: string[]; cached: boolean }
+  | { type: 'stale'; node: string; reasons: StaleReason[]; cached: boolean }
   | { type: 'output'; node: string; stream: 'stdout' | 'stderr'; text: string }
   /** `metrics`: what the run measured (a bundle's tokens, a model call's usage). */
   | { type: 'success'; node: string; seconds: number; output: string; metrics: Record<string, number | string> }
   /** A one-line note on a running node's progress. */
   | { type: 'progress'; node: string; message: string }
-  | { type: 'failure'; node: string; message: string; output: string; seconds: number }
+  | ({ type: 'failure'; node: string; output: string; seconds: number } & FailureReason)
   /** Not attempted because a node it depends on failed or was not built. */
-  | { type: 'skipped'; node: string; because: string }
+  | { type: 'skipped'; node: string; because: SkipReason }
   /** A `review: true` node's output awaits `spx approve`; its dependents wait. */
   | { type: 'review'; node: string; outputs: string[] }
   /** `--approve`: the output was approved without asking. */
   | { type: 'approved'; node: string; outputs: string[] }
   | { type: 'interrupted'; signal: string }
-  | { type: 'build-end'; summary: BuildSummary; seconds: number };
+  | { type: 'build-end'; summary: BuildSummary; seconds: number }
+  // Said by `spx build` around the scheduler's run, so that `--json` has them too.
+  /** Another build holds the project lock; this one waits for it. */
+  | { type: 'lock-wait'; holder: string }
+  /** `--no-wait`, and another build holds the project lock: nothing is built. */
+  | { type: 'lock-busy'; holder: string }
+  /** The build stopped at this node's review gate, and no one was asked: what to do next. */
+  | { type: 'review-hint'; node: string; outputs: string[] }
+  /** `--cache-only`: the nodes the cache did not have, which would have had to run. */
+  | { type: 'cache-only-misses'; nodes: string[] }
+  /** Ctrl-C at the review prompt: nothing was approved. */
+  | { type: 'review-prompt-interrupted' };
+
+/** Why a node failed; `message` where the words are the user's command's or the node kind's own. */
+export type FailureReason =
+  /** The node kind's own failure (a command's exit, a provider's error, a failed verify). */
+  | { reason: 'node-failure'; message: string }
+  /** The kind could not choose its input files. */
+  | { reason: 'selection'; message: string }
+  | { reason: 'missing-input'; files: string[] }
+  /** `--cache-only`, and the cache did not have the node's outputs. */
+  | { reason: 'cache-miss' }
+  /** A bug in spx, not in the pipeline. */
+  | { reason: 'internal'; message: string };
+
+/** Why a node was not attempted. */
+export type SkipReason =
+  | { reason: 'dependency-failed' | 'awaiting-review' | 'not-built'; node: string }
+  | { reason: 'interrupted' }
+  | { reason: 'stopped-after-failure' };
 
 export interface BuildSummary {
   ran: string[];

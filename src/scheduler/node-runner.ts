@@ -15,7 +15,7 @@ import type { ContentHash } from '../util/hash.js';
 import { nameTable } from '../util/name-table.js';
 import { CACHE_FORMAT } from '../cache/cache.js';
 import type { Evaluation } from './evaluate.js';
-import type { EventSink } from './events.js';
+import type { EventSink, FailureReason } from './events.js';
 import { removeWhatTheRunWrote, snapshotOutputs, type OutputSnapshot } from './interrupted-outputs.js';
 import { OutputBuffer } from './output-buffer.js';
 
@@ -50,7 +50,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
   let beforeRun: OutputSnapshot | undefined;
   try {
     // Without its inputs the fingerprint means nothing: neither restore nor run.
-    if (evaluation.selectionError !== undefined) throw new NodeFailure(evaluation.selectionError);
+    if (evaluation.selectionError !== undefined) throw new CannotRun({ reason: 'selection', message: evaluation.selectionError });
     refuseEscapingOutputs(config.outputs, pipeline.root);
     for (const message of evaluation.leftOut) emit({ type: 'warning', node, message });
     backUpHandEdits(node, evaluation, context);
@@ -71,10 +71,8 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
       onWarning: (message) => emit({ type: 'warning', node, message }),
     };
     if (!evaluation.forced && (await tryRestore(node, evaluation, context, runContext, output))) return 'restored';
-    if (context.cacheOnly) throw new NodeFailure('not in the cache, and --cache-only forbids running it');
-    if (evaluation.missingInputs.length > 0) {
-      throw new NodeFailure(`input file not found: ${evaluation.missingInputs.join(', ')}`);
-    }
+    if (context.cacheOnly) throw new CannotRun({ reason: 'cache-miss' });
+    if (evaluation.missingInputs.length > 0) throw new CannotRun({ reason: 'missing-input', files: evaluation.missingInputs });
 
     emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });
     beforeRun = snapshotOutputs(pipeline.root, config.outputs);
@@ -91,10 +89,22 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
       if (beforeRun) removeHalfWritten(node, beforeRun, context);
       return 'interrupted';
     }
-    const message = error instanceof NodeFailure ? error.message : `internal error: ${String(error)}`;
-    emit({ type: 'failure', node, message, output: output.text(), seconds: elapsed() });
+    emit({ type: 'failure', node, ...failureReason(error), output: output.text(), seconds: elapsed() });
     return 'failed';
   }
+}
+
+/** A node the scheduler finds it cannot run, for a reason it keeps as data. */
+class CannotRun extends Error {
+  constructor(readonly reason: FailureReason) {
+    super(reason.reason);
+  }
+}
+
+function failureReason(error: unknown): FailureReason {
+  if (error instanceof CannotRun) return error.reason;
+  if (error instanceof NodeFailure) return { reason: 'node-failure', message: error.message };
+  return { reason: 'internal', message: String(error) };
 }
 
 function removeHalfWritten(node: string, before: OutputSnapshot, context: NodeRunnerContext): void {

@@ -121,7 +121,7 @@ export class FakeRunner {
       }
       if (signal.aborted) return 'interrupted';
       if (command.fail) {
-        emit({ type: 'failure', node, message: 'exited with code 1', output: '', seconds: 0 });
+        emit({ type: 'failure', node, reason: 'node-failure', message: 'exited with code 1', output: '', seconds: 0 });
         return 'failed';
       }
       const config = pipeline.config.nodes[node]!;

@@ -1,16 +1,15 @@
-import { closeSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
 import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
+import type { BuildOptions } from '../../scheduler/build-options.js';
 import { Graph } from '../../graph/graph.js';
 import { selectRenderer } from '../../render/select.js';
 import type { Renderer } from '../../render/renderer.js';
-import { killEveryGroup } from '../../util/child-process.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
-import { resolveRemote } from '../../cache/remote-config.js';
+import { resolveRemote, type RemoteChoice } from '../../cache/remote-config.js';
 import { writeLastBuildStats } from '../last-build.js';
 import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
@@ -20,8 +19,9 @@ import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
-import { EXIT, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
+import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
 
 export const help = `Usage: spx build [options] [NODE...]
 
@@ -60,197 +60,189 @@ Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
 3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).`;
 
-const STOP_SIGNAL_NAMES = Object.keys(STOP_SIGNALS) as StopSignal[];
+const OPTIONS = {
+  jobs: { type: 'string', short: 'j' },
+  'keep-going': { type: 'boolean', short: 'k' },
+  force: { type: 'boolean' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  explain: { type: 'boolean' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  'no-wait': { type: 'boolean' },
+  'cache-dir': { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  'cache-only': { type: 'boolean' },
+  'remote-cache': { type: 'string' },
+  'remote-read-only': { type: 'boolean' },
+  approve: { type: 'boolean' },
+  provider: { type: 'string' },
+} as const;
+
+type Command = NonNullable<ReturnType<typeof parseOptions>>;
+
+/** What one `spx build` works with, from the lock taken to the exit code. */
+interface Session {
+  command: Command;
+  pipeline: LoadedPipeline;
+  stateDir: string;
+  renderer: Renderer;
+  stop: StopSignals;
+  cache: Awaited<ReturnType<typeof openCache>> | undefined;
+  state: BuildState;
+  statCache: StatCache;
+}
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('build', args, {
-    jobs: { type: 'string', short: 'j' },
-    'keep-going': { type: 'boolean', short: 'k' },
-    force: { type: 'boolean' },
-    'dry-run': { type: 'boolean', short: 'n' },
-    explain: { type: 'boolean' },
-    json: { type: 'boolean' },
-    verbose: { type: 'boolean', short: 'v' },
-    'no-wait': { type: 'boolean' },
-    'cache-dir': { type: 'string' },
-    'no-cache': { type: 'boolean' },
-    'cache-only': { type: 'boolean' },
-    'remote-cache': { type: 'string' },
-    'remote-read-only': { type: 'boolean' },
-    approve: { type: 'boolean' },
-    provider: { type: 'string' },
-  });
-  if (values.help) {
+  const command = parseOptions(args);
+  if (!command) {
     console.log(help);
     return EXIT.ok;
   }
+  const { values, targets } = command;
+  const project = await openProject({ directory: values.directory, file: values.file });
+  const { stateDir } = project;
+  const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
+  const remote = remoteChoice(command, pipeline);
+  const renderer = await openRenderer(command, new Graph(pipeline.config).closure(targets).length);
+  const lock = await takeLock(stateDir, command, renderer);
+  if (lock === 'busy') return EXIT.failed;
+  const stop = listenForStopSignals(renderer, lock);
+  try {
+    // The remote's warnings, the one when it is off included, are the renderer's to say.
+    const cache = await openBuildCache(command, remote, stateDir, stop.signal, renderer);
+    const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
+    const statCache = StatCache.load(pipeline.root, stateDir);
+    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache };
+    try {
+      return await buildAndReview(session);
+    } finally {
+      saveState(session);
+    }
+  } finally {
+    // After an error too (a damaged spx.lock is exit 2): the next build must not find this one's lock in its way.
+    lock?.release();
+    stop.dispose();
+    if (stop.stoppedBy === 'SIGHUP') letGoOfTheTerminal();
+  }
+}
+
+/** The command line, checked; undefined for --help. */
+function parseOptions(args: string[]) {
+  const { values, positionals } = parseCommandArgs('build', args, OPTIONS);
+  if (values.help) return undefined;
   const jobs = parseJobs(values.jobs, availableParallelism());
   if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
   // --force means "run it again"; --cache-only means "run nothing".
   if (values.force && values['cache-only']) throw new UserError('--force and --cache-only contradict each other');
-  const project = await openProject({ directory: values.directory, file: values.file });
-  const { stateDir } = project;
-  const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
-  const targets = positionals;
+  return { values, targets: positionals, jobs };
+}
+
+/** One renderer for the whole command: the lock's lines, each build, and what to do next. */
+async function openRenderer({ values }: Command, nodeCount: number): Promise<Renderer> {
+  const chosen = await selectRenderer({
+    json: values.json ?? false,
+    explain: (values.explain ?? false) || (values['dry-run'] ?? false),
+    verbose: values.verbose ?? false,
+    nodeCount,
+  });
+  return new RedactingRenderer(chosen, secretValues(process.env));
+}
+
+/** The project lock, undefined for a dry run (it writes nothing), or 'busy' when another build has it and --no-wait. */
+async function takeLock(stateDir: string, { values }: Command, renderer: Renderer): Promise<BuildLock | undefined | 'busy'> {
+  if (values['dry-run']) return undefined;
+  const lock = await BuildLock.acquire(stateDir, {
+    wait: !values['no-wait'],
+    onWait: (holder) => renderer.handle({ type: 'lock-wait', holder }),
+  });
+  if (typeof lock !== 'string') return lock;
+  renderer.handle({ type: 'lock-busy', holder: lock });
+  return 'busy';
+}
+
+function remoteChoice({ values }: Command, pipeline: LoadedPipeline): RemoteChoice {
   // A dry run reads the local cache only: it asks no server anything.
-  const remote =
-    values['no-cache'] || values['dry-run']
-      ? ({ kind: 'none' } as const)
-      : resolveRemote(pipeline.config.cache.remote, { url: values['remote-cache'], readOnly: values['remote-read-only'] }, process.env);
-  const nodeCount = new Graph(pipeline.config).closure(targets).length;
+  if (values['no-cache'] || values['dry-run']) return { kind: 'none' };
+  return resolveRemote(pipeline.config.cache.remote, { url: values['remote-cache'], readOnly: values['remote-read-only'] }, process.env);
+}
 
-  const lock = values['dry-run']
-    ? undefined
-    : await BuildLock.acquire(stateDir, {
-        wait: !values['no-wait'],
-        onWait: (holder) => console.error(`spx: waiting for the build running in ${holder}`),
-      });
-  if (typeof lock === 'string') {
-    console.error(`spx: another build holds the project lock: ${lock}`);
-    return EXIT.failed;
-  }
-
-  const controller = new AbortController();
-  let stoppedBy: StopSignal | undefined;
-  /** The renderer of the build under way, to leave the terminal usable on a forced exit. */
-  let current: Renderer | undefined;
-  const onSignal = (signal: StopSignal): void => {
-    if (stoppedBy === undefined) {
-      // The scheduler stops the running programs' process groups, records
-      // nothing more, and the renderer ends with the summary.
-      stoppedBy = signal;
-      controller.abort(signal);
-      return;
-    }
-    // A second signal means "now": nothing is waited for, not even a
-    // program's grace period. What finished is already in the journal.
-    killEveryGroup();
-    current?.abandon();
-    try {
-      // To the descriptor: a task list holds back what is written to the stream.
-      writeSync(2, `\nspx: stopped at once (${signal} again): running commands killed; finished nodes are recorded\n`);
-    } catch {
-      // No terminal left to tell (SIGHUP).
-    }
-    lock?.release();
-    if (stoppedBy === 'SIGHUP' || signal === 'SIGHUP') letGoOfTheTerminal();
-    process.exit(STOP_SIGNALS[stoppedBy]);
-  };
-  for (const signal of STOP_SIGNAL_NAMES) process.on(signal, onSignal);
-
-  // The remote's one warning goes to the renderer of the build under way.
-  let warnCache = (message: string): void => console.error(`spx: ${message}`);
-  const cache = values['no-cache']
-    ? undefined
-    : await openCache(resolveCacheDir(values['cache-dir'], process.env, stateDir), remote, { signal: controller.signal, warn: (message) => warnCache(message) });
-  let state: BuildState;
-  try {
-    state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
-  } catch (error) {
-    // A damaged spx.lock or journal is exit 2, and the next build must not
-    // find this one's lock in its way.
-    lock?.release();
-    for (const signal of STOP_SIGNAL_NAMES) process.off(signal, onSignal);
-    throw error;
-  }
-  const statCache = StatCache.load(pipeline.root, stateDir);
-  const buildOnce = async (): Promise<BuildSummary> => {
-    const renderer = new RedactingRenderer(
-      await selectRenderer({
-        json: values.json ?? false,
-        explain: (values.explain ?? false) || (values['dry-run'] ?? false),
-        verbose: values.verbose ?? false,
-        nodeCount,
-      }),
-      secretValues(process.env),
-    );
-    current = renderer;
-    warnCache = (message) => renderer.handle({ type: 'cache-warning', message });
-    let savedSeconds = 0;
-    const summary = await build(
-      pipeline,
-      state,
-      statCache,
-      {
-        targets,
-        jobs,
-        keepGoing: values['keep-going'] ?? false,
-        force: values.force ? (targets.length > 0 ? new Set(targets) : 'all') : new Set(),
-        dryRun: values['dry-run'] ?? false,
-        cache,
-        cacheOnly: values['cache-only'] ?? false,
-        approve: values.approve ?? false,
-        stateDir,
-        signal: controller.signal,
-        env: process.env,
-      },
-      (event) => {
-        if (event.type === 'restored') savedSeconds += event.savedSeconds;
-        renderer.handle(event);
-      },
-    );
-    await renderer.close();
-    warnCache = (message) => console.error(`spx: ${message}`);
-    const remoteStats = cache && 'takeStats' in cache ? cache.takeStats() : undefined;
-    // Written for a --no-cache build too: `spx cache stats` must not show an
-    // older build's hits as the last build's.
-    if (!values['dry-run']) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
-    return summary;
-  };
-  try {
-    let summary = await buildOnce();
-    // On a terminal, the review can happen right here: approve, and the
-    // build goes on to the dependents.
-    while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && canAsk(values.json ?? false)) {
-      const answer = await askToApprove(pipeline, summary.awaitingReview);
-      if (answer === 'interrupted') {
-        console.log('\nspx: interrupted at the review prompt; nothing was approved');
-        return EXIT.interrupted;
-      }
-      if (answer === 'no') break;
-      for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
-      summary = await buildOnce();
-    }
-    if (values['cache-only'] && summary.failed.length > 0) {
-      console.error(`spx: --cache-only: not in the cache, so these would have to run: ${[...summary.failed, ...summary.skipped].join(', ')}`);
-    }
-    if (summary.interrupted) return STOP_SIGNALS[stoppedBy ?? 'SIGINT'];
-    if (summary.failed.length > 0) return EXIT.failed;
-    if (summary.awaitingReview.length > 0) {
-      for (const node of summary.awaitingReview) {
-        const outputs = pipeline.config.nodes[node]!.outputs.join(', ');
-        console.error(`spx: review ${outputs}, then run: spx approve ${node}   (or build with --approve)`);
-      }
-      return EXIT.review;
-    }
-    return EXIT.ok;
-  } finally {
-    if (!values['dry-run']) {
-      state.retainOnly(new Set(Object.keys(pipeline.config.nodes)));
-      state.flush();
-    }
-    statCache.save();
-    lock?.release();
-    for (const signal of STOP_SIGNAL_NAMES) process.off(signal, onSignal);
-    if (stoppedBy === 'SIGHUP') letGoOfTheTerminal();
-  }
+async function openBuildCache({ values }: Command, remote: RemoteChoice, stateDir: string, signal: AbortSignal, renderer: Renderer): Promise<Session['cache']> {
+  if (values['no-cache']) return undefined;
+  return openCache(resolveCacheDir(values['cache-dir'], process.env, stateDir), remote, {
+    signal,
+    warn: (message) => renderer.handle({ type: 'cache-warning', message }),
+  });
 }
 
 /**
- * After a hang-up, the terminal spx started on is gone. Node 20 restores a
- * terminal's settings on exit and aborts with an assertion when it cannot
- * (nodejs/node#51519, fixed in later Node); it skips descriptors the program
- * closed.
+ * Builds, and on a terminal lets the review happen right here: approve,
+ * and the build goes on to the dependents.
  */
-function letGoOfTheTerminal(): void {
-  for (const [fd, stream] of [[0, process.stdin], [1, process.stdout], [2, process.stderr]] as const) {
-    if (!stream.isTTY) continue;
-    try {
-      closeSync(fd);
-    } catch {
-      // Already closed.
+async function buildAndReview(session: Session): Promise<number> {
+  const { command, pipeline, state, statCache, renderer } = session;
+  let summary = await buildOnce(session);
+  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && canAsk(command.values.json ?? false)) {
+    const answer = await askToApprove(pipeline, summary.awaitingReview);
+    if (answer === 'interrupted') {
+      renderer.handle({ type: 'review-prompt-interrupted' });
+      return EXIT.interrupted;
     }
+    if (answer === 'no') break;
+    for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
+    summary = await buildOnce(session);
   }
+  return conclude(session, summary);
+}
+
+async function buildOnce(session: Session): Promise<BuildSummary> {
+  const { command, pipeline, stateDir, renderer, cache } = session;
+  let savedSeconds = 0;
+  const summary = await build(pipeline, session.state, session.statCache, buildOptions(session), (event) => {
+    if (event.type === 'restored') savedSeconds += event.savedSeconds;
+    renderer.handle(event);
+  });
+  await renderer.flush();
+  const remoteStats = cache && 'takeStats' in cache ? cache.takeStats() : undefined;
+  // Written for a --no-cache build too: `spx cache stats` must not show an
+  // older build's hits as the last build's.
+  if (!command.values['dry-run']) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
+  return summary;
+}
+
+function buildOptions({ command: { values, targets, jobs }, cache, stateDir, stop }: Session): BuildOptions {
+  return {
+    targets,
+    jobs,
+    keepGoing: values['keep-going'] ?? false,
+    force: values.force ? (targets.length > 0 ? new Set(targets) : 'all') : new Set(),
+    dryRun: values['dry-run'] ?? false,
+    cache,
+    cacheOnly: values['cache-only'] ?? false,
+    approve: values.approve ?? false,
+    stateDir,
+    signal: stop.signal,
+    env: process.env,
+  };
+}
+
+/** The exit code, and what to do next when the build stopped short. */
+function conclude({ command, pipeline, renderer, stop }: Session, summary: BuildSummary): number {
+  if (command.values['cache-only'] && summary.failed.length > 0) {
+    renderer.handle({ type: 'cache-only-misses', nodes: [...summary.failed, ...summary.skipped] });
+  }
+  if (summary.interrupted) return STOP_SIGNALS[stop.stoppedBy ?? 'SIGINT'];
+  if (summary.failed.length > 0) return EXIT.failed;
+  if (summary.awaitingReview.length === 0) return EXIT.ok;
+  for (const node of summary.awaitingReview) renderer.handle({ type: 'review-hint', node, outputs: pipeline.config.nodes[node]!.outputs });
+  return EXIT.review;
+}
+
+function saveState({ command, pipeline, state, statCache }: Session): void {
+  if (!command.values['dry-run']) {
+    state.retainOnly(new Set(Object.keys(pipeline.config.nodes)));
+    state.flush();
+  }
+  statCache.save();
 }
 
 /** Asking needs a person: a terminal on both ends, not CI, not --json. */

@@ -8,6 +8,7 @@ import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { formatMetrics } from '../../render/metrics.js';
+import { describeSkipReason, describeStaleReason } from '../../render/describe.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -29,6 +30,7 @@ Exit codes: 0 (fresh or not), 2 usage or pipeline error.`;
 interface NodeStatus {
   name: string;
   state: 'fresh' | 'stale' | 'blocked' | 'awaiting-review';
+  /** Worded as the build words them (render/describe.ts): the lines status prints, and its `--json` gives. */
   reasons: string[];
   /** Outputs a human changed after spx wrote them; kept as the node's output. */
   handEdited: string[];
@@ -53,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
       const metrics = state.get(event.node)?.metrics;
       nodes.push({ name: event.node, state: 'fresh', reasons: [], handEdited: event.handEdited, cached: false, ...(metrics ? { metrics } : {}) });
     }
-    if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons, handEdited: [], cached: event.cached });
+    if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons.map(describeStaleReason), handEdited: [], cached: event.cached });
     if (event.type === 'review') {
       const node = nodes.find((n) => n.name === event.node);
       if (node && node.state === 'fresh') {
@@ -61,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
         node.reasons.push(`approve ${event.outputs.join(', ')} with: spx approve ${event.node}`);
       }
     }
-    if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [event.because], handEdited: [], cached: false });
+    if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [describeSkipReason(event.because)], handEdited: [], cached: false });
   };
   await build(
     pipeline,

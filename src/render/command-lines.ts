@@ -1,0 +1,30 @@
+import type { BuildEvent } from '../scheduler/events.js';
+
+/** What `spx build` says of its own around a build, rather than the scheduler during it. */
+export type CommandEvent = Extract<BuildEvent, { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' }>;
+
+/**
+ * The line for a CommandEvent, for the task list and the plain lines alike,
+ * and where it goes: what a person must act on goes to stderr, out of the
+ * way of a pipe reading the build's lines.
+ */
+export function commandLine(event: CommandEvent): { stream: 'out' | 'err'; text: string } {
+  switch (event.type) {
+    case 'lock-wait':
+      return { stream: 'err', text: `spx: waiting for the build running in ${event.holder}` };
+    case 'lock-busy':
+      return { stream: 'err', text: `spx: another build holds the project lock: ${event.holder}` };
+    case 'review-hint':
+      return { stream: 'err', text: `spx: review ${event.outputs.join(', ')}, then run: spx approve ${event.node}   (or build with --approve)` };
+    case 'cache-only-misses':
+      return { stream: 'err', text: `spx: --cache-only: not in the cache, so these would have to run: ${event.nodes.join(', ')}` };
+    case 'review-prompt-interrupted':
+      // The prompt's line is still open: Ctrl-C ended no line.
+      return { stream: 'out', text: '\nspx: interrupted at the review prompt; nothing was approved' };
+  }
+}
+
+/** A cache warning outside a build (the remote is off before the build starts) is spx's own line too. */
+export function cacheWarningOutsideBuild(message: string): { stream: 'err'; text: string } {
+  return { stream: 'err', text: `spx: ${message}` };
+}
