@@ -6,6 +6,7 @@ import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.
 import type { RemoteStats } from '../../cache/tiered-cache.js';
 import { BuildState } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
+import { formatBytes } from '../../util/format-bytes.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { projectFile } from '../project.js';
@@ -152,16 +153,4 @@ function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
   if (!match) throw new UserError(`--max-size expects a size like 500M or 2G; got "${text}"`);
   return Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
