@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContentHash, Fingerprint } from '../util/hash.js';
+import { canonicalJson, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { isRecord, isStringRecord, keyPath } from '../util/shape.js';
@@ -115,16 +115,9 @@ export function lockEntryProblem(entry: unknown): string | undefined {
  * same bytes, so the file only changes in git when the build did.
  */
 export function formatLock(lock: Lock): string {
-  return JSON.stringify(sortKeysDeep(lock), null, 2) + '\n';
+  return canonicalJson(lock, 2) + '\n';
 }
 
 export function writeLock(root: string, lock: Lock): void {
   writeFileAtomic(join(root, LOCK_FILE), formatLock(lock));
-}
-
-function sortKeysDeep(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out = nameTable<unknown>();
-  for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
-  return out;
 }
