@@ -6,6 +6,7 @@ import { TieredCache } from '../../cache/tiered-cache.js';
 import { readLock } from '../../state/lockfile.js';
 import { UserError } from '../../util/errors.js';
 import type { Fingerprint } from '../../util/hash.js';
+import { Limiter } from '../../util/limiter.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
 
@@ -52,28 +53,28 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   const counts = new Map<string, number>();
   let refused = 0;
   let failure: string | undefined;
-  const queue = [...chosen];
-  const worker = async (): Promise<void> => {
-    for (let node = queue.shift(); node !== undefined && failure === undefined; node = queue.shift()) {
-      const fingerprint = lock.nodes[node]!.fingerprint as Fingerprint;
-      try {
-        const outcome =
-          direction === 'push' ? await cache.push(fingerprint, pipeline.config.nodes[node]!.outputs) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);
-        counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-        console.log((LINES[direction] as Record<string, string>)[outcome]!.replace('%s', node));
-      } catch (error) {
-        if (error instanceof ArtifactError) {
-          refused++;
-          console.log(`! ${node}: remote cache entry refused: ${error.message}`);
-        } else if (error instanceof RemoteCacheError) {
-          failure ??= error.message;
-        } else {
-          failure ??= `${node}: ${(error as Error).message}`;
-        }
+  const requests = new Limiter(CONCURRENCY);
+  const transferOne = async (node: string): Promise<void> => {
+    // After a failure of the remote itself, the nodes not yet started are not tried.
+    if (failure !== undefined) return;
+    const fingerprint = lock.nodes[node]!.fingerprint as Fingerprint;
+    try {
+      const outcome =
+        direction === 'push' ? await cache.push(fingerprint, pipeline.config.nodes[node]!.outputs) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);
+      counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+      console.log((LINES[direction] as Record<string, string>)[outcome]!.replace('%s', node));
+    } catch (error) {
+      if (error instanceof ArtifactError) {
+        refused++;
+        console.log(`! ${node}: remote cache entry refused: ${error.message}`);
+      } else if (error instanceof RemoteCacheError) {
+        failure ??= error.message;
+      } else {
+        failure ??= `${node}: ${(error as Error).message}`;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, chosen.length) }, worker));
+  await Promise.all(chosen.map((node) => requests.run(() => transferOne(node))));
 
   const count = (outcome: string): number => counts.get(outcome) ?? 0;
   if (direction === 'push') {
