@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { displayPath } from '../util/note.js';
 import { isRecord } from '../util/shape.js';
-import { emptyLock, lockEntryProblem, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
+import { STATE_FORMAT } from '../fingerprint/fingerprint.js';
+import { emptyLock, lockEntryProblem, readLock, writeLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** How often, at most, spx.lock is rewritten during a build. */
 const FLUSH_INTERVAL_MS = 250;
