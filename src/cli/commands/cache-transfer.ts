@@ -3,7 +3,7 @@ import { openCache } from '../../cache/open-cache.js';
 import { RemoteCacheError } from '../../cache/remote-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
 import { TieredCache } from '../../cache/tiered-cache.js';
-import { readLock } from '../../state/lockfile.js';
+import { readRecorded } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
 import type { Fingerprint } from '../../util/hash.js';
 import { Limiter } from '../../util/limiter.js';
@@ -28,11 +28,12 @@ const LINES = {
 
 /**
  * `spx cache push|pull [NODE...]`: moves the entries spx.lock references
- * (the project's current outputs) between the local cache and the remote.
+ * (the project's current outputs; with the journal of an interrupted build,
+ * as prune reads it) between the local cache and the remote.
  * Unlike a build, an explicit transfer that cannot reach the remote fails.
  */
 export async function transfer(direction: 'push' | 'pull', nodes: string[], options: TransferOptions): Promise<number> {
-  const { pipeline } = await openProject({ directory: options.directory, file: options.file });
+  const { pipeline, stateDir } = await openProject({ directory: options.directory, file: options.file });
   const remote = resolveRemote(pipeline.config.cache.remote, { url: options.remoteUrl, readOnly: undefined }, process.env);
   if (remote.kind === 'none') {
     throw new UserError('no remote cache is configured: set cache.remote.url in spx.yaml or SPX_REMOTE_CACHE_URL, or pass --remote-cache URL');
@@ -44,11 +45,11 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   const cache = await openCache(options.cacheDir, remote, { warn: (message) => console.error(`spx: ${message}`) });
   if (!(cache instanceof TieredCache)) throw new Error('a configured remote opens a tiered cache');
 
-  const lock = readLock(pipeline.root);
+  const recorded = readRecorded(pipeline.root, stateDir);
   for (const node of nodes) {
-    if (!lock.nodes[node]) throw new UserError(`node "${node}" is not in spx.lock (it has never been built)`);
+    if (!recorded[node]) throw new UserError(`node "${node}" is not in spx.lock (it has never been built)`);
   }
-  const chosen = (nodes.length > 0 ? [...new Set(nodes)] : Object.keys(lock.nodes).sort()).filter((node) => pipeline.config.nodes[node]);
+  const chosen = (nodes.length > 0 ? [...new Set(nodes)] : Object.keys(recorded).sort()).filter((node) => pipeline.config.nodes[node]);
 
   const counts = new Map<string, number>();
   let refused = 0;
@@ -57,7 +58,7 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   const transferOne = async (node: string): Promise<void> => {
     // After a failure of the remote itself, the nodes not yet started are not tried.
     if (failure !== undefined) return;
-    const fingerprint = lock.nodes[node]!.fingerprint as Fingerprint;
+    const fingerprint = recorded[node]!.fingerprint as Fingerprint;
     try {
       const outcome =
         direction === 'push' ? await cache.push(fingerprint, pipeline.config.nodes[node]!.outputs) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);

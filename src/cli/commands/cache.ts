@@ -4,7 +4,7 @@ import { resolveCacheDir } from '../../cache/location.js';
 import { readLastBuildStats } from '../last-build.js';
 import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
 import type { RemoteStats } from '../../cache/tiered-cache.js';
-import { BuildState } from '../../state/build-state.js';
+import { readRecorded } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
 import { formatBytes } from '../../util/format-bytes.js';
 import { parseCommandArgs } from '../args.js';
@@ -117,9 +117,7 @@ export async function run(args: string[]): Promise<number> {
       const maxAgeMs = values['max-age'] === undefined ? undefined : parseDuration(values['max-age']);
       const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size']);
       if (maxAgeMs === undefined && maxBytes === undefined) throw new UserError('spx cache prune needs --max-age, --max-size or both');
-      // spx.lock and the journal of a build killed before it rewrote spx.lock.
-      const recorded = BuildState.open(root, stateDir, { readOnly: true }).entries();
-      const keep = new Set(recorded.map((entry) => entry.fingerprint as string));
+      const keep = new Set(Object.values(readRecorded(root, stateDir)).map((entry) => entry.fingerprint as string));
       const report = pruneCache(cache, { maxAgeMs, maxBytes, keep });
       console.log(`removed ${report.removedEntries} entries and ${report.removedBlobs} blobs, freed ${formatBytes(report.freedBytes)}`);
       return EXIT.ok;
