@@ -1,9 +1,10 @@
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { Limiter } from '../util/limiter.js';
+import { readRegularFile } from '../files/regular-file.js';
 import { ArtifactError, packArtifact, unpackArtifact, type Artifact } from './artifact.js';
 import type { Cache, CacheEntry, FetchResult, RestoreResult } from './cache.js';
 import { remoteOffWarning } from './remote-config.js';
-import { readRegularFile, type LocalCache } from './local-cache.js';
+import type { LocalCache } from './local-cache.js';
 import { RemoteCacheAborted, RemoteCacheError, type RemoteCache } from './remote-cache.js';
 import { artifactTag, verifyArtifactTag } from './signing.js';
 import { checkEntry } from './verify-entry.js';
