@@ -4,7 +4,6 @@ import { realLocation, type Location } from './containment.js';
 import { displayName } from './file-name.js';
 import { failedToOpen, readIfRegular } from './regular-file.js';
 
-
 /**
  * Tells whether a project path really lies inside the project: a committed
  * symlink (`notes.md -> ~/.ssh/config`), or a symlinked directory on the

@@ -23,6 +23,7 @@ export function canonicalJson(value: unknown, indent = 0): string {
   return serialize(value, ' '.repeat(indent), '\n');
 }
 
+/** `step`: the indentation of one level ('' for compact); `margin`: a newline and the current level's indentation. */
 function serialize(value: unknown, step: string, margin: string): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   const inner = step === '' ? '' : margin + step;
