@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,24 @@ describe('sharing outputs through the remote cache', () => {
     expect(offline.stdout).toMatch(/0 ran, 5 restored from cache/);
     expect(snapshot(b, OUTPUTS)).toEqual(snapshot(a, OUTPUTS));
     expect((await spx(b, ['cache', 'pull', 'gen'], remoteEnv())).stdout).toMatch(/^= gen already in the local cache$/m);
+  });
+
+  it('spx cache push sends what the journal of an interrupted build records, as prune keeps it, not only what spx.lock does', async () => {
+    const team = newTeam();
+    const a = project({ team });
+    await spx(a, ['build', '-j', '2'], {});
+    const recorded = fingerprints(a);
+    // As a build killed before it folded its journal into spx.lock leaves
+    // things: its records only in the journal, spx.lock still the previous one (here: none).
+    const journal = Object.entries(a.lock().nodes).map(([node, entry]) => JSON.stringify({ node, entry }));
+    writeFileSync(a.path('.spx/journal.jsonl'), journal.join('\n') + '\n');
+    rmSync(a.path('spx.lock'));
+
+    expect((await spx(a, ['cache', 'push', 'gen'], remoteEnv())).stdout).toMatch(/^↑ gen uploaded$/m);
+    const pushed = await spx(a, ['cache', 'push'], remoteEnv());
+    expect(pushed.stdout).toMatch(/^pushed 4 of 5 entries .*: 1 already there, 0 not in the local cache$/m);
+    expect(artifactsOn(server, team)).toEqual(recorded);
+    expect(a.exists('spx.lock')).toBe(false);
   });
 
   it.each([

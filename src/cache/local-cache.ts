@@ -1,10 +1,11 @@
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
-import { isWithin } from '../files/escaping-link.js';
 import { isDirectoryOutput } from '../files/output-hash.js';
+import { readRegularFile } from '../files/regular-file.js';
+import { unsafeWriteTarget } from '../files/write-target.js';
 import { CACHE_FORMAT, type Cache, type CacheEntry, type RestoreResult } from './cache.js';
 import { checkEntry } from './verify-entry.js';
 
@@ -66,8 +67,8 @@ export class LocalCache implements Cache {
     const realRoot = realpathSync(root);
     for (const output of declared) {
       const problem = isDirectoryOutput(output)
-        ? unsafeTarget(root, realRoot, output.slice(0, -1), 'directory')
-        : unsafeTarget(root, realRoot, output, 'file');
+        ? unsafeWriteTarget(root, realRoot, output.slice(0, -1), 'directory')
+        : unsafeWriteTarget(root, realRoot, output, 'file');
       if (problem) return { ok: false, problem };
     }
     const contents = new Map<string, Buffer>();
@@ -100,7 +101,7 @@ export class LocalCache implements Cache {
         for (const file of files) {
           // Checked again as written: nothing below a fresh directory should
           // be a link, unless something else is writing there right now.
-          const problem = unsafeTarget(root, realRoot, file.path, 'file');
+          const problem = unsafeWriteTarget(root, realRoot, file.path, 'file');
           if (problem) return { ok: false, problem };
           const target = join(root, file.path);
           // A rename replaces a symlink at the target; it never writes through it.
@@ -154,60 +155,4 @@ export class LocalCache implements Cache {
       throw error;
     }
   }
-}
-
-/**
- * A file's bytes, or why not: only a regular file is read, and never
- * through a symlink or by blocking on a FIFO put in its place.
- */
-export function readRegularFile(path: string): Buffer | 'missing' | 'not a regular file' {
-  const stats = lstatSync(path, { throwIfNoEntry: false });
-  if (stats === undefined) return 'missing';
-  if (!stats.isFile()) return 'not a regular file';
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not a regular file';
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return 'not a regular file';
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Why writing `path` (relative to the root) could land elsewhere than it
- * says, or undefined if it cannot: no component from the root down may be a
- * symlink or a file where a directory must be, and the real path of what
- * exists stays inside the real root. A file output's own last component may
- * be a symlink: the restore renames over it, replacing the link.
- */
-function unsafeTarget(root: string, realRoot: string, path: string, kind: 'file' | 'directory'): string | undefined {
-  const parts = path.split('/');
-  let current = root;
-  let existing = root;
-  try {
-    for (const [index, part] of parts.entries()) {
-      current = join(current, part);
-      const stats = lstatSync(current, { throwIfNoEntry: false });
-      if (stats === undefined) break;
-      const shown = parts.slice(0, index + 1).join('/');
-      const last = index === parts.length - 1;
-      if (stats.isSymbolicLink()) {
-        if (last && kind === 'file') break;
-        return `${shown} is a symbolic link; spx does not restore through one`;
-      }
-      if (!last && !stats.isDirectory()) return `${shown} is not a directory`;
-      if (last && kind === 'file' && stats.isDirectory()) return `${shown} is a directory, not a file`;
-      existing = current;
-    }
-    const real = realpathSync(existing);
-    if (!isWithin(realRoot, real)) return `${path} leads outside the project`;
-  } catch (error) {
-    return `cannot check ${path}: ${(error as Error).message}`;
-  }
-  return undefined;
 }

@@ -1,7 +1,8 @@
 import { lstatSync, readdirSync, rmSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { hashBytes } from '../util/hash.js';
-import { readRegularFile, type LocalCache } from './local-cache.js';
+import { readRegularFile } from '../files/regular-file.js';
+import type { LocalCache } from './local-cache.js';
 import { checkEntry, HASH, type EntryCheck } from './verify-entry.js';
 
 export interface EntryInfo {

@@ -1,8 +1,10 @@
 import { hashBytes, type ContentHash, type Fingerprint } from '../util/hash.js';
+import { Limiter } from '../util/limiter.js';
+import { readRegularFile } from '../files/regular-file.js';
 import { ArtifactError, packArtifact, unpackArtifact, type Artifact } from './artifact.js';
 import type { Cache, CacheEntry, FetchResult, RestoreResult } from './cache.js';
 import { remoteOffWarning } from './remote-config.js';
-import { readRegularFile, type LocalCache } from './local-cache.js';
+import type { LocalCache } from './local-cache.js';
 import { RemoteCacheAborted, RemoteCacheError, type RemoteCache } from './remote-cache.js';
 import { artifactTag, verifyArtifactTag } from './signing.js';
 import { checkEntry } from './verify-entry.js';
@@ -30,7 +32,8 @@ export interface TieredCacheOptions {
   warn: (message: string) => void;
 }
 
-/** The one line a build prints when the remote cannot be used; `cause` names the remote and what is wrong. */
+/** Downloads in flight at once: enough to hide round trips, few enough not to swamp a server. */
+const PARALLEL_DOWNLOADS = 8;
 
 /**
  * The local cache in front of a remote one. A lookup asks the local
@@ -44,28 +47,6 @@ export interface TieredCacheOptions {
  * slow, refusing the token, failing, answering nonsense) it is given up for
  * the rest of the build, with one warning, and the build goes on locally.
  */
-/** Downloads in flight at once: enough to hide round trips, few enough not to swamp a server. */
-const PARALLEL_DOWNLOADS = 8;
-
-/** Runs at most `limit` tasks at once, the rest in the order they came. */
-class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 export class TieredCache implements Cache {
   private stats: RemoteStats;
   private readonly pending = new Set<Promise<void>>();

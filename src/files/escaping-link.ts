@@ -1,5 +1,7 @@
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { isInside } from './containment.js';
+import { existingComponents } from './path-walk.js';
 
 export interface EscapingLink {
   /** The link, relative to the project root. */
@@ -12,23 +14,18 @@ export interface EscapingLink {
  * The first component of a project path that is a symbolic link leading out
  * of the project, if any: writing, deleting or backing up the path would
  * then act on files that are not the project's. Links that stay inside the
- * project are fine. The walk ends at the first component that does not
- * exist: nothing past it can be a link.
+ * project are fine.
  */
 export function escapingLink(root: string, relative: string): EscapingLink | undefined {
   const realRoot = realpathSync(root);
-  let current = root;
-  for (const component of relative.split('/').filter((c) => c !== '' && c !== '.')) {
-    current = path.join(current, component);
-    let isLink: boolean;
-    try {
-      isLink = lstatSync(current).isSymbolicLink();
-    } catch {
-      return undefined;
+  try {
+    for (const { relative: link, absolute, stats } of existingComponents(root, relative)) {
+      if (!stats.isSymbolicLink()) continue;
+      const target = linkTarget(absolute);
+      if (!isInside(realRoot, target) && !isInside(root, target)) return { link, target };
     }
-    if (!isLink) continue;
-    const target = linkTarget(current);
-    if (!isInside(realRoot, target) && !isInside(root, target)) return { link: path.relative(root, current), target };
+  } catch {
+    // A component that cannot be looked at (below a file): nothing past it can be a link.
   }
   return undefined;
 }
@@ -40,15 +37,4 @@ function linkTarget(link: string): string {
   } catch {
     return path.resolve(path.dirname(link), readlinkSync(link));
   }
-}
-
-/** Whether `candidate` is the root itself or lies below it (absolute paths, both real or both not). */
-export function isWithin(root: string, candidate: string): boolean {
-  return candidate === root || isInside(root, candidate);
-}
-
-/** Whether `candidate` lies below the root, the root itself excluded. */
-export function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }

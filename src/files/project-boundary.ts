@@ -1,10 +1,8 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { isWithin } from './escaping-link.js';
+import { realLocation, type Location } from './containment.js';
 import { displayName } from './file-name.js';
-
-/** Where a path named inside the project really is. */
-export type Location = 'inside' | 'outside' | 'missing';
+import { failedToOpen, readIfRegular } from './regular-file.js';
 
 /**
  * Tells whether a project path really lies inside the project: a committed
@@ -49,15 +47,8 @@ export class ProjectBoundary {
   }
 
   private locateReal(absolute: string): Location {
-    let real: string;
-    try {
-      real = realpathSync.native(absolute);
-    } catch {
-      // A dangling link, or a loop: nothing there to read.
-      return 'missing';
-    }
     this.realRoot ??= realpathSync.native(this.root);
-    return isWithin(this.realRoot, real) ? 'inside' : 'outside';
+    return realLocation(this.realRoot, absolute);
   }
 }
 
@@ -88,16 +79,13 @@ export function readProjectFile(root: string, file: string): Buffer {
   if (namedInside && new ProjectBoundary(root).locate(file) === 'outside') {
     throw new RefusedFile(file, 'leads outside the project (a symlink): spx does not send files outside the project anywhere');
   }
-  let fd: number;
+  let read: Buffer | 'not a regular file';
   try {
-    fd = openSync(path.resolve(root, file), constants.O_RDONLY | constants.O_NONBLOCK);
+    read = readIfRegular(path.resolve(root, file), 'follow');
   } catch (error) {
-    throw new RefusedFile(file, `cannot be read: ${(error as Error).message}`);
+    if (!failedToOpen(error)) throw error;
+    throw new RefusedFile(file, `cannot be read: ${error.message}`);
   }
-  try {
-    if (!fstatSync(fd).isFile()) throw new RefusedFile(file, 'is not a regular file');
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  if (read === 'not a regular file') throw new RefusedFile(file, 'is not a regular file');
+  return read;
 }

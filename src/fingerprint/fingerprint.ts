@@ -1,5 +1,10 @@
 import { hashValue, type ContentHash, type Fingerprint } from '../util/hash.js';
-import { STATE_FORMAT } from '../state/lockfile.js';
+
+/**
+ * Bump when the meaning of recorded fingerprints changes: every node then
+ * rebuilds once, instead of a stale one passing for fresh.
+ */
+export const STATE_FORMAT = 1;
 
 /**
  * Everything that can change a node's output, and nothing that cannot.
@@ -26,6 +31,9 @@ export interface FingerprintParts {
   env: Record<string, ContentHash>;
 }
 
+/** The parts that are tables of hashes (all but `kind`). */
+export const HASHED_PARTS = ['settings', 'inputs', 'needs', 'env'] as const;
+
 export function computeFingerprint(parts: FingerprintParts): Fingerprint {
   // The state format is in the hash so that a change in what these parts
   // mean invalidates old records instead of silently matching them.
@@ -49,13 +57,7 @@ export function hashOutputs(outputs: Record<string, ContentHash>): ContentHash {
  * thousand nodes hashes nothing.
  */
 export function sameParts(recorded: FingerprintParts, current: FingerprintParts): boolean {
-  return (
-    recorded.kind === current.kind &&
-    sameRecord(recorded.settings, current.settings) &&
-    sameRecord(recorded.inputs, current.inputs) &&
-    sameRecord(recorded.needs, current.needs) &&
-    sameRecord(recorded.env, current.env)
-  );
+  return recorded.kind === current.kind && HASHED_PARTS.every((part) => sameRecord(recorded[part], current[part]));
 }
 
 function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {

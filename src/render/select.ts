@@ -1,3 +1,4 @@
+import { isCi } from '../util/ci.js';
 import { JsonRenderer } from './json.js';
 import { PlainRenderer } from './plain.js';
 import type { Renderer } from './renderer.js';
@@ -19,7 +20,6 @@ export async function selectRenderer(choice: RendererChoice): Promise<Renderer> 
   const out = process.stdout;
   if (choice.json) return new JsonRenderer(out);
   const options = { explain: choice.explain, verbose: choice.verbose, out, err: process.stderr };
-  const isCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-  if (out.isTTY && !isCi && choice.nodeCount <= TASK_LIST_MAX_NODES) return TaskListRenderer.create(options);
+  if (out.isTTY && !isCi(process.env) && choice.nodeCount <= TASK_LIST_MAX_NODES) return TaskListRenderer.create(options);
   return new PlainRenderer(options);
 }

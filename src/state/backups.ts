@@ -1,6 +1,6 @@
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isInside } from '../files/escaping-link.js';
+import { isInside } from '../files/containment.js';
 
 /**
  * Saves a copy of an output a human edited, before spx regenerates it:

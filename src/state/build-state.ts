@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { displayPath } from '../util/note.js';
 import { isRecord } from '../util/shape.js';
-import { emptyLock, lockEntryProblem, readLock, STATE_FORMAT, writeLock, type Lock, type LockEntry } from './lockfile.js';
+import { STATE_FORMAT } from '../fingerprint/fingerprint.js';
+import { emptyLock, lockEntryProblem, readLock, writeLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** How often, at most, spx.lock is rewritten during a build. */
 const FLUSH_INTERVAL_MS = 250;
@@ -59,9 +60,9 @@ export class BuildState {
     return this.lock.nodes[node];
   }
 
-  /** Every recorded node, the journal's records included. */
-  entries(): LockEntry[] {
-    return Object.values(this.lock.nodes);
+  /** Every recorded node by name, the journal's records included. */
+  nodes(): Readonly<Record<string, LockEntry>> {
+    return this.lock.nodes;
   }
 
   record(node: string, entry: LockEntry | null): void {
@@ -131,6 +132,16 @@ export class BuildState {
       this.apply(node, entry);
     }
   }
+}
+
+/**
+ * What is recorded of every node, as the next build will see it: spx.lock
+ * with the journal of a build interrupted before it folded the journal in
+ * applied. Writes nothing: for commands that keep or move what the project's
+ * outputs were made from (cache prune, push, pull).
+ */
+export function readRecorded(root: string, stateDir: string): Readonly<Record<string, LockEntry>> {
+  return BuildState.open(root, stateDir, { readOnly: true }).nodes();
 }
 
 function journalLineProblem(line: unknown): string | undefined {

@@ -1,33 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContentHash, Fingerprint } from '../util/hash.js';
+import { HASHED_PARTS, STATE_FORMAT, type FingerprintParts } from '../fingerprint/fingerprint.js';
+import { canonicalJson, type ContentHash, type Fingerprint } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { isRecord, isStringRecord, keyPath } from '../util/shape.js';
 import { nameTable, withoutPrototype } from '../util/name-table.js';
 
 /**
- * Bump when the meaning of recorded fingerprints changes: every node then
- * rebuilds once, instead of a stale one passing for fresh.
- */
-export const STATE_FORMAT = 1;
-
-/**
  * What spx.lock records of one node: the fingerprint and, so that `spx
  * status` can say *why* a node is stale even in a fresh clone, the parts it
- * was computed from. Env values appear only as hashes: spx.lock is committed.
+ * was computed from (FingerprintParts, whose env values are only hashes:
+ * spx.lock is committed).
  */
-export interface LockEntry {
+export interface LockEntry extends FingerprintParts {
   fingerprint: Fingerprint;
-  kind: string;
-  /** Setting name → hash of its resolved value. */
-  settings: Record<string, ContentHash>;
-  /** Input file → content hash. */
-  inputs: Record<string, ContentHash>;
-  /** Needed node → hash of its outputs. */
-  needs: Record<string, ContentHash>;
-  /** Environment variable → hash of its value. */
-  env: Record<string, ContentHash>;
   /** Declared output → content hash, as it is now (a hand edit included). */
   outputs: Record<string, ContentHash>;
   /**
@@ -94,7 +81,7 @@ export function lockEntryProblem(entry: unknown): string | undefined {
   if (!isRecord(entry)) return 'not an object';
   if (typeof entry.fingerprint !== 'string') return '"fingerprint" is not a string';
   if (typeof entry.kind !== 'string') return '"kind" is not a string';
-  for (const field of ['settings', 'inputs', 'needs', 'env', 'outputs'] as const) {
+  for (const field of [...HASHED_PARTS, 'outputs'] as const) {
     if (!isStringRecord(entry[field])) return `"${field}" is not an object of hashes`;
   }
   if (entry.generated !== undefined && !isStringRecord(entry.generated)) return '"generated" is not an object of hashes';
@@ -115,16 +102,9 @@ export function lockEntryProblem(entry: unknown): string | undefined {
  * same bytes, so the file only changes in git when the build did.
  */
 export function formatLock(lock: Lock): string {
-  return JSON.stringify(sortKeysDeep(lock), null, 2) + '\n';
+  return canonicalJson(lock, 2) + '\n';
 }
 
 export function writeLock(root: string, lock: Lock): void {
   writeFileAtomic(join(root, LOCK_FILE), formatLock(lock));
-}
-
-function sortKeysDeep(value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out = nameTable<unknown>();
-  for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
-  return out;
 }

@@ -15,18 +15,31 @@ export function hashBytes(data: string | Uint8Array): ContentHash {
 /**
  * JSON with object keys sorted at every level, so that two equal values hash
  * alike whatever order their keys were written in (reordering keys in
- * spx.yaml must not make a node stale).
+ * spx.yaml must not make a node stale), and a recorded file (spx.lock) only
+ * changes when what it records did. `indent` spaces per level, as
+ * JSON.stringify's third argument; none for a hash.
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, indent = 0): string {
+  return serialize(value, ' '.repeat(indent), '\n');
+}
+
+/** `step`: the indentation of one level ('' for compact); `margin`: a newline and the current level's indentation. */
+function serialize(value: unknown, step: string, margin: string): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const fields: string[] = [];
-  for (const key of Object.keys(value).sort()) {
-    const field = (value as Record<string, unknown>)[key];
-    // As JSON.stringify does: an undefined field is absent.
-    if (field !== undefined) fields.push(`${JSON.stringify(key)}:${canonicalJson(field)}`);
+  const inner = step === '' ? '' : margin + step;
+  const items: string[] = [];
+  if (Array.isArray(value)) {
+    for (const item of value) items.push(item === undefined ? 'null' : serialize(item, step, inner));
+  } else {
+    for (const key of Object.keys(value).sort()) {
+      const field = (value as Record<string, unknown>)[key];
+      // As JSON.stringify does: an undefined field is absent.
+      if (field !== undefined) items.push(`${JSON.stringify(key)}:${step === '' ? '' : ' '}${serialize(field, step, inner)}`);
+    }
   }
-  return `{${fields.join(',')}}`;
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+  if (items.length === 0 || step === '') return `${open}${items.join(',')}${close}`;
+  return `${open}${inner}${items.join(`,${inner}`)}${margin}${close}`;
 }
 
 export function hashValue(value: unknown): ContentHash {

@@ -14,6 +14,7 @@ import { writeLastBuildStats } from '../last-build.js';
 import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
+import { isCi } from '../../util/ci.js';
 import { approveNode } from '../../state/approval.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
@@ -247,8 +248,7 @@ function saveState({ command, pipeline, state, statCache }: Session): void {
 
 /** Asking needs a person: a terminal on both ends, not CI, not --json. */
 function canAsk(json: boolean): boolean {
-  const isCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-  return !json && !isCi && process.stdin.isTTY === true && process.stdout.isTTY === true;
+  return !json && !isCi(process.env) && process.stdin.isTTY === true && process.stdout.isTTY === true;
 }
 
 async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {

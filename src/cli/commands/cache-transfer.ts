@@ -3,9 +3,10 @@ import { openCache } from '../../cache/open-cache.js';
 import { RemoteCacheError } from '../../cache/remote-cache.js';
 import { resolveRemote } from '../../cache/remote-config.js';
 import { TieredCache } from '../../cache/tiered-cache.js';
-import { readLock } from '../../state/lockfile.js';
+import { readRecorded } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
 import type { Fingerprint } from '../../util/hash.js';
+import { Limiter } from '../../util/limiter.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
 
@@ -27,11 +28,12 @@ const LINES = {
 
 /**
  * `spx cache push|pull [NODE...]`: moves the entries spx.lock references
- * (the project's current outputs) between the local cache and the remote.
+ * (the project's current outputs; with the journal of an interrupted build,
+ * as prune reads it) between the local cache and the remote.
  * Unlike a build, an explicit transfer that cannot reach the remote fails.
  */
 export async function transfer(direction: 'push' | 'pull', nodes: string[], options: TransferOptions): Promise<number> {
-  const { pipeline } = await openProject({ directory: options.directory, file: options.file });
+  const { pipeline, stateDir } = await openProject({ directory: options.directory, file: options.file });
   const remote = resolveRemote(pipeline.config.cache.remote, { url: options.remoteUrl, readOnly: undefined }, process.env);
   if (remote.kind === 'none') {
     throw new UserError('no remote cache is configured: set cache.remote.url in spx.yaml or SPX_REMOTE_CACHE_URL, or pass --remote-cache URL');
@@ -43,37 +45,37 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   const cache = await openCache(options.cacheDir, remote, { warn: (message) => console.error(`spx: ${message}`) });
   if (!(cache instanceof TieredCache)) throw new Error('a configured remote opens a tiered cache');
 
-  const lock = readLock(pipeline.root);
+  const recorded = readRecorded(pipeline.root, stateDir);
   for (const node of nodes) {
-    if (!lock.nodes[node]) throw new UserError(`node "${node}" is not in spx.lock (it has never been built)`);
+    if (!recorded[node]) throw new UserError(`node "${node}" is not in spx.lock (it has never been built)`);
   }
-  const chosen = (nodes.length > 0 ? [...new Set(nodes)] : Object.keys(lock.nodes).sort()).filter((node) => pipeline.config.nodes[node]);
+  const chosen = (nodes.length > 0 ? [...new Set(nodes)] : Object.keys(recorded).sort()).filter((node) => pipeline.config.nodes[node]);
 
   const counts = new Map<string, number>();
   let refused = 0;
   let failure: string | undefined;
-  const queue = [...chosen];
-  const worker = async (): Promise<void> => {
-    for (let node = queue.shift(); node !== undefined && failure === undefined; node = queue.shift()) {
-      const fingerprint = lock.nodes[node]!.fingerprint as Fingerprint;
-      try {
-        const outcome =
-          direction === 'push' ? await cache.push(fingerprint, pipeline.config.nodes[node]!.outputs) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);
-        counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-        console.log((LINES[direction] as Record<string, string>)[outcome]!.replace('%s', node));
-      } catch (error) {
-        if (error instanceof ArtifactError) {
-          refused++;
-          console.log(`! ${node}: remote cache entry refused: ${error.message}`);
-        } else if (error instanceof RemoteCacheError) {
-          failure ??= error.message;
-        } else {
-          failure ??= `${node}: ${(error as Error).message}`;
-        }
+  const requests = new Limiter(CONCURRENCY);
+  const transferOne = async (node: string): Promise<void> => {
+    // After a failure of the remote itself, the nodes not yet started are not tried.
+    if (failure !== undefined) return;
+    const fingerprint = recorded[node]!.fingerprint as Fingerprint;
+    try {
+      const outcome =
+        direction === 'push' ? await cache.push(fingerprint, pipeline.config.nodes[node]!.outputs) : await cache.pull(fingerprint, pipeline.config.nodes[node]!.outputs);
+      counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+      console.log((LINES[direction] as Record<string, string>)[outcome]!.replace('%s', node));
+    } catch (error) {
+      if (error instanceof ArtifactError) {
+        refused++;
+        console.log(`! ${node}: remote cache entry refused: ${error.message}`);
+      } else if (error instanceof RemoteCacheError) {
+        failure ??= error.message;
+      } else {
+        failure ??= `${node}: ${(error as Error).message}`;
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, chosen.length) }, worker));
+  await Promise.all(chosen.map((node) => requests.run(() => transferOne(node))));
 
   const count = (outcome: string): number => counts.get(outcome) ?? 0;
   if (direction === 'push') {

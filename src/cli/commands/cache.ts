@@ -4,8 +4,9 @@ import { resolveCacheDir } from '../../cache/location.js';
 import { readLastBuildStats } from '../last-build.js';
 import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
 import type { RemoteStats } from '../../cache/tiered-cache.js';
-import { BuildState } from '../../state/build-state.js';
+import { readRecorded } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
+import { formatBytes } from '../../util/format-bytes.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { projectFile } from '../project.js';
@@ -116,9 +117,7 @@ export async function run(args: string[]): Promise<number> {
       const maxAgeMs = values['max-age'] === undefined ? undefined : parseDuration(values['max-age']);
       const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size']);
       if (maxAgeMs === undefined && maxBytes === undefined) throw new UserError('spx cache prune needs --max-age, --max-size or both');
-      // spx.lock and the journal of a build killed before it rewrote spx.lock.
-      const recorded = BuildState.open(root, stateDir, { readOnly: true }).entries();
-      const keep = new Set(recorded.map((entry) => entry.fingerprint as string));
+      const keep = new Set(Object.values(readRecorded(root, stateDir)).map((entry) => entry.fingerprint as string));
       const report = pruneCache(cache, { maxAgeMs, maxBytes, keep });
       console.log(`removed ${report.removedEntries} entries and ${report.removedBlobs} blobs, freed ${formatBytes(report.freedBytes)}`);
       return EXIT.ok;
@@ -152,16 +151,4 @@ function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
   if (!match) throw new UserError(`--max-size expects a size like 500M or 2G; got "${text}"`);
   return Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

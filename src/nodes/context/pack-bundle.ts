@@ -7,6 +7,7 @@ import { mergeConfigs, pack, setLogLevel, type PackResult } from 'repomix';
 import type { ContextNodeConfig } from '../../config/types.js';
 import { displayName } from '../../files/file-name.js';
 import { ProjectBoundary } from '../../files/project-boundary.js';
+import { formatBytes } from '../../util/format-bytes.js';
 import { NodeFailure, type RunContext, type RunMetrics } from '../kind.js';
 
 const SILENT = -1;
@@ -155,10 +156,4 @@ function checkBudget(result: PackResult, maxTokens: number | undefined): void {
 
 function count(n: number, unit: string): string {
   return `${n.toLocaleString('en-US')} ${unit}${n === 1 ? '' : 's'}`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
