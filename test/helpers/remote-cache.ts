@@ -24,9 +24,9 @@ const storages: string[] = [];
 
 /**
  * A real turborepo-remote-cache on a loopback port of the kernel's choice,
- * with the local storage backend in a temp directory. `storesTags`: the server keeps the
- * x-artifact-tag of uploads only when it has a signature key of its own
- * (it never checks tags; spx does).
+ * with the local storage backend in a temp directory. `storesTags`: the
+ * server keeps the x-artifact-tag of uploads only when it has a signature
+ * key of its own (it never checks tags; spx does).
  */
 export async function startRemoteCacheServer(options: { token: string; storesTags?: boolean }): Promise<RemoteCacheServer> {
   const storage = mkdtempSync(path.join(os.tmpdir(), 'spx-remote-'));
@@ -41,7 +41,8 @@ export async function startRemoteCacheServer(options: { token: string; storesTag
       TURBO_TOKEN: options.token,
       HOST: '127.0.0.1',
       // Port 0: the server binds a port nothing else holds and says which in
-      // its "Server listening at" line, which needs the info log level.
+      // its "Server listening at" line, which needs the info log level. (A
+      // free port found here and closed could be taken before it binds.)
       PORT: '0',
       LOG_LEVEL: 'info',
       ...(options.storesTags ? { TURBO_REMOTE_CACHE_SIGNATURE_KEY: 'the server only stores tags when this is set' } : {}),
