@@ -78,9 +78,10 @@ nodes:
     expect(project.lockText()).not.toBe(lockBefore);
   });
 
-  it('Ctrl-C stops the running command and everything it started, records finished nodes, and exits 130 promptly', async () => {
+  it('Ctrl-C stops the running command and everything it started, records finished nodes, and exits 130 without waiting for them', async () => {
     const project = createProject({}, '');
-    const [one, two] = [project.sleepCommand(60), project.sleepCommand(60)];
+    // Short enough that a command left to finish would do so within the test's time, and log it.
+    const [one, two] = [project.sleepCommand(10), project.sleepCommand(10)];
     project.writeConfig(`version: 1
 nodes:
   quick:
@@ -89,17 +90,15 @@ nodes:
     outputs: [quick.out]
   long:
     kind: run
-    command: echo long >> runs.log && sh -c '${one} & ${two}; wait' && touch long.out
+    command: echo long >> runs.log && sh -c '${one} & ${two}; wait; echo long slept >> runs.log' && touch long.out
     needs: [quick]
     outputs: [long.out]
 `);
     const running = project.start(['build']);
     // The command's shell, the inner shell and its two sleeps.
     await waitFor(() => project.survivors().length === 4, 'both sleeps of "long" to start');
-    const interruptedAt = Date.now();
     running.child.kill('SIGINT');
     const result = await running.done;
-    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
     expect(result.code, result.stdout + result.stderr).toBe(130);
     expect(result.stdout).toContain('interrupted');
     // SIGKILL takes effect at once but is not synchronous with spx's exit.

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupProjects, createProject, REPO_ROOT, type TestProject } from './helpers/project.js';
 
 /**
@@ -22,6 +22,7 @@ const FILES = execFileSync('git', ['ls-files', '--cached', '--others', '--exclud
 const OFFLINE = { GEMINI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined, SPX_CACHE_DIR: undefined };
 const LABEL = '<!-- spx echo provider: offline rehearsal. No model was called; this is not a real answer. -->';
 
+/** Each test's own fresh copy, so that any test can run alone, in any order. */
 let project: TestProject;
 
 function git(...args: string[]): string {
@@ -33,14 +34,14 @@ function git(...args: string[]): string {
   return result.stdout;
 }
 
-beforeAll(() => {
+beforeEach(() => {
   project = createProject(Object.fromEntries(FILES.map((file) => [file, readFileSync(path.join(REPO_ROOT, EXAMPLE, file), 'utf8')])));
   git('init', '-q');
   git('add', '-A');
   git('commit', '-q', '--no-verify', '-m', 'word-count');
 });
 
-afterAll(cleanupProjects);
+afterEach(cleanupProjects);
 
 describe('examples/word-count, rehearsed offline in a git repository of its own', () => {
   it('holds a small project: its sources, tests, USER-SPEC.md and an spx.yaml extending spec-plan-execute', () => {
@@ -60,6 +61,8 @@ describe('examples/word-count, rehearsed offline in a git repository of its own'
   });
 
   it('spx build --provider rehearse --approve runs execute (exit 0): node --test passes in the worktree, and the tree is unchanged', async () => {
+    // From the review gate, where the test above stops. Three builds: more time than one test usually gets.
+    expect((await project.spx(['build', '--provider', 'rehearse'], { env: OFFLINE })).code, 'stopped at the review gate').toBe(3);
     const result = await project.spx(['build', '--provider', 'rehearse', '--approve'], { env: OFFLINE });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('✓ plan: AI-PLAN.md approved (--approve)');
@@ -75,15 +78,15 @@ describe('examples/word-count, rehearsed offline in a git repository of its own'
     const again = await project.spx(['build', '--provider', 'rehearse', '--approve'], { env: OFFLINE });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^spx: 0 ran, 4 fresh/m);
-  });
+  }, 60_000);
 
   it('verify really runs node --test in the worktree: a failing test fails execute, and nothing is applied', async () => {
+    // A whole build from scratch, three of its attempts at execute: more time than one test usually gets.
     const test = project.read('test/count.test.js');
     project.write('test/count.test.js', test.replace("assert.equal(countLines('one'), 1);", "assert.equal(countLines('one'), 2);"));
     expect(project.read('test/count.test.js')).not.toBe(test);
     try {
-      // The edit changes the bundle, which spec and plan only use: execute must be forced.
-      const result = await project.spx(['build', '--provider', 'rehearse', '--approve', '--force', 'execute'], { env: OFFLINE });
+      const result = await project.spx(['build', '--provider', 'rehearse', '--approve'], { env: OFFLINE });
       expect(result.code, result.stdout + result.stderr).toBe(1);
       expect(result.stdout + result.stderr).toContain('could not make the verify commands pass in 3 attempts');
       expect(result.stdout + result.stderr).toContain('$ node --test');
@@ -93,7 +96,6 @@ describe('examples/word-count, rehearsed offline in a git repository of its own'
       for (const [, dir] of git('worktree', 'list', '--porcelain').matchAll(/^worktree (.+)$/gm)) {
         if (realpathSync(dir!) !== realpathSync(project.dir)) git('worktree', 'remove', '--force', dir!);
       }
-      project.write('test/count.test.js', test);
     }
-  });
+  }, 60_000);
 });

@@ -54,6 +54,7 @@ fs.appendFileSync(log, JSON.stringify({ program, argv, cwd: process.cwd(), promp
 if (behaviour.sleep) {
   fs.writeFileSync(path.join(dir, 'sleeping'), String(process.pid));
   spawnSync('sh', ['-c', behaviour.sleep], { stdio: 'ignore' });
+  fs.writeFileSync(path.join(dir, 'woke'), '');
 }
 const all = behaviour.edits ?? [];
 const edits = all.length === 0 ? {} : all[Math.min(attempt, all.length) - 1];
@@ -129,6 +130,11 @@ export class StandInAgent {
   /** True once a call has started its `sleep` command. */
   sleeping(): boolean {
     return existsSync(path.join(this.dir, 'sleeping'));
+  }
+
+  /** True once a call has lived to the end of its `sleep` command. */
+  woke(): boolean {
+    return existsSync(path.join(this.dir, 'woke'));
   }
 
   /** Pids of live stand-in processes (their command line holds this directory). */

@@ -27,6 +27,8 @@ export class FakeGemini {
   private readonly queue: GeminiBehaviour[] = [];
   /** Used when the queue is empty. */
   fallback: GeminiBehaviour = { answer: 'fake answer' };
+  /** Requests whose client hung up before the whole answer was sent. */
+  abandoned = 0;
   private server: Server | undefined;
 
   get url(): string {
@@ -54,6 +56,9 @@ export class FakeGemini {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    response.once('close', () => {
+      if (!response.writableFinished) this.abandoned++;
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

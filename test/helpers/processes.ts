@@ -22,6 +22,11 @@ export function killPids(pids: number[]): void {
   }
 }
 
+/** Whether the process `pid` still runs (a zombie has stopped). */
+export function isRunning(pid: number): boolean {
+  return !isZombie(pid);
+}
+
 function isZombie(pid: number): boolean {
   try {
     // Field 3 of /proc/PID/stat, after the parenthesised command name.

@@ -23,15 +23,14 @@ const servers = new Set<ChildProcess>();
 const storages: string[] = [];
 
 /**
- * A real turborepo-remote-cache on a free loopback port, with the local
- * storage backend in a temp directory. `storesTags`: the server keeps the
- * x-artifact-tag of uploads only when it has a signature key of its own
- * (it never checks tags; spx does).
+ * A real turborepo-remote-cache on a loopback port of the kernel's choice,
+ * with the local storage backend in a temp directory. `storesTags`: the
+ * server keeps the x-artifact-tag of uploads only when it has a signature
+ * key of its own (it never checks tags; spx does).
  */
 export async function startRemoteCacheServer(options: { token: string; storesTags?: boolean }): Promise<RemoteCacheServer> {
   const storage = mkdtempSync(path.join(os.tmpdir(), 'spx-remote-'));
   storages.push(storage);
-  const port = await freePort();
   const child = spawn(process.execPath, [SERVER_CLI], {
     env: {
       PATH: process.env.PATH,
@@ -41,19 +40,21 @@ export async function startRemoteCacheServer(options: { token: string; storesTag
       STORAGE_PATH_USE_TMP_FOLDER: 'false',
       TURBO_TOKEN: options.token,
       HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'error',
+      // Port 0: the server binds a port nothing else holds and says which in
+      // its "Server listening at" line, which needs the info log level. (A
+      // free port found here and closed could be taken before it binds.)
+      PORT: '0',
+      LOG_LEVEL: 'info',
       ...(options.storesTags ? { TURBO_REMOTE_CACHE_SIGNATURE_KEY: 'the server only stores tags when this is set' } : {}),
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   servers.add(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => servers.delete(child));
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilAnswering(`${url}/v8/artifacts/status`, child, () => stderr);
+  const url = await listeningUrl(child, () => stderr);
   return {
     url,
     storage,
@@ -74,10 +75,16 @@ export async function stopRemoteCacheServers(): Promise<void> {
   for (const storage of storages.splice(0)) rmSync(storage, { recursive: true, force: true });
 }
 
-/** A TCP server on loopback that accepts connections and never says a word: a hung remote. */
-export async function startSilentServer(): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * A TCP server on loopback that accepts connections and never says a word:
+ * a hung remote. `requests`: how many connections sent one (each is left
+ * hanging); a client may open a connection it sends nothing on.
+ */
+export async function startSilentServer(): Promise<{ url: string; requests(): number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  let requests = 0;
   const server: Server = createServer((socket) => {
+    socket.once('data', () => requests++);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -86,6 +93,7 @@ export async function startSilentServer(): Promise<{ url: string; close(): Promi
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -94,26 +102,24 @@ export async function startSilentServer(): Promise<{ url: string; close(): Promi
   };
 }
 
-/** A port nothing listens on right now: the kernel's choice for port 0. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitUntilAnswering(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`turborepo-remote-cache exited (${child.exitCode}):\n${stderr()}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`turborepo-remote-cache did not answer at ${url} within 20 s:\n${stderr()}`);
+/**
+ * The URL in the server's "Server listening at" log line (fastify's, once
+ * it is bound). The log is read to its end: a full pipe would stall the
+ * server.
+ */
+function listeningUrl(child: ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let log: string | undefined = '';
+    const onExit = (code: number | null): void => reject(new Error(`turborepo-remote-cache exited (${code}) before listening:\n${stderr()}`));
+    child.once('exit', onExit);
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      if (log === undefined) return;
+      log += text;
+      const listening = /"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(log);
+      if (!listening) return;
+      log = undefined;
+      child.off('exit', onExit);
+      resolve(listening[1]!);
+    });
+  });
 }

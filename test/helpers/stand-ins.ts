@@ -5,6 +5,7 @@ import path from 'node:path';
 /** What a stand-in CLI saw on one call: its arguments, stdin, and the content of any argument naming a file. */
 export interface StandInCall {
   program: string;
+  pid: number;
   argv: string[];
   stdin: string;
   /** argument → content, for arguments that named an existing file when the program ran. */
@@ -28,12 +29,16 @@ for (const arg of argv) {
 }
 const last = argv[argv.length - 1] ?? '';
 const prompt = stdin !== '' ? stdin : files[last] ?? last;
-if (process.env.STANDIN_LOG) fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify({ program: PROGRAM, argv, stdin, files }) + '\\n');
+if (process.env.STANDIN_LOG) fs.appendFileSync(process.env.STANDIN_LOG, JSON.stringify({ program: PROGRAM, pid: process.pid, argv, stdin, files }) + '\\n');
 const mode = process.env.STANDIN_MODE ?? 'ok';
 const firstLine = prompt.split('\\n')[0];
 `;
 
-/** Like \`gemini -p\`: answers on stdout. Modes: ok, fail (stderr + exit 3), slow (sleeps 30 s first). */
+/**
+ * Like \`gemini -p\`: answers on stdout. Modes: ok, fail (stderr + exit 3),
+ * slow (answers after 10 s, and leaves a mark that it did: a timeout that
+ * failed to stop it would see the answer within a test's time).
+ */
 const GEMINI = `
 const PROGRAM = 'gemini';
 ${PRELUDE}
@@ -43,8 +48,14 @@ if (mode === 'fail') {
   process.exit(3);
 }
 const answer = () => process.stdout.write('# Answer from the stand-in gemini\\n\\nThe prompt began: ' + firstLine + '\\nIt had ' + prompt.length + ' characters.\\n');
-if (mode === 'slow') setTimeout(answer, 30000);
-else answer();
+if (mode === 'slow') {
+  setTimeout(() => {
+    answer();
+    fs.writeFileSync(process.env.STANDIN_LOG + '.slow-answered', '');
+  }, 10000);
+} else {
+  answer();
+}
 `;
 
 /**
@@ -96,6 +107,11 @@ export class StandIns {
   /** The environment for a spawned spx: stand-ins first on PATH, calls logged, behaving as `mode` says. */
   env(mode = 'ok'): Record<string, string> {
     return { PATH: `${this.bin}${path.delimiter}${process.env.PATH ?? ''}`, STANDIN_LOG: this.log, STANDIN_MODE: mode };
+  }
+
+  /** Whether a slow stand-in lived to answer. */
+  slowAnswered(): boolean {
+    return existsSync(this.log + '.slow-answered');
   }
 
   /** Every call so far, in order. */
