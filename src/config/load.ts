@@ -9,6 +9,8 @@ import { readCachedConfig, writeCachedConfig, type ConfigCacheKey, type SourceHa
 import type { ProjectPipeline } from './extends.js';
 import { SHIPPED_PIPELINES_DIR } from './pipelines.js';
 import { resolvePipeline } from './resolve.js';
+import { checkForeach } from './foreach.js';
+import { expandInstances } from './instances.js';
 import type { LoadedPipeline, PipelineConfig } from './types.js';
 
 export interface LoadOptions {
@@ -44,11 +46,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const sha256 = createHash('sha256').update(`${pipelinesDir}\0${absoluteFile}\0${stateDir}\0`).update(text).digest('hex');
   const key: ConfigCacheKey = { sha256, root };
   const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
-  if (cached) return { file: absoluteFile, root, config: withNameTables(cached) };
+  if (cached) return { file: absoluteFile, root, config: expandInstances(withNameTables(cached), root) };
 
   const { config, sources } = await compilePipeline(text, absoluteFile, root, stateDir, pipelinesDir);
   if (useCache) await writeCachedConfig(stateDir, key, config, sources);
-  return { file: absoluteFile, root, config };
+  return { file: absoluteFile, root, config: expandInstances(config, root) };
 }
 
 /** JSON from the config cache holds plain objects; the tables keyed by the user's names must not be. */
@@ -107,7 +109,7 @@ async function compilePipeline(
     pipelineFiles: [file, realpathSync(file), ...sources.map((source) => source.file)].flatMap((f) => inProject(f) ?? []),
     stateDir: inProject(stateDir),
   };
-  errors.push(...checkSemantics(config, locator, protectedPaths));
+  errors.push(...checkSemantics(config, locator, protectedPaths), ...checkForeach(raw.nodes, config, locator));
   if (errors.length > 0) throw new UserErrors(sortByLocation(errors));
   return { config, sources };
 }

@@ -20,6 +20,7 @@ export interface RawPipeline {
 type RawNode = RawRunNode | RawPromptNode | RawContextNode | RawExecuteNode;
 
 interface RawExecuteNode {
+  foreach?: string;
   kind: 'execute';
   description?: string;
   agent?: string;
@@ -38,6 +39,7 @@ interface RawExecuteNode {
 }
 
 interface RawPromptNode {
+  foreach?: string;
   kind: 'spec' | 'plan';
   description?: string;
   prompt?: string;
@@ -53,6 +55,7 @@ interface RawPromptNode {
 }
 
 interface RawRunNode {
+  foreach?: string;
   kind: 'run';
   description?: string;
   command: string;
@@ -105,6 +108,7 @@ export function resolvePipeline(
     const at = (...rest: (string | number)[]): YamlPath => ['nodes', name, ...rest];
     const common = {
       ...(node.description === undefined ? {} : { description: node.description }),
+      ...(node.foreach === undefined ? {} : { foreach: normalisePath(substitute(node.foreach, at('foreach')), root) }),
       inputs: (node.inputs ?? []).map((p, i) => normalisePath(substitute(p, at('inputs', i)), root)),
       needs: [...(node.needs ?? [])],
       uses: [...(node.uses ?? [])],
