@@ -1,5 +1,6 @@
 import type { PipelineConfig } from '../config/types.js';
 import { UserError } from '../util/errors.js';
+import { splitInstanceId } from './instance-id.js';
 
 /**
  * The pipeline's nodes and their edges. The loader has already refused
@@ -39,8 +40,7 @@ export class Graph {
   unknownNodeMessage(name: string): string {
     const instances = this.config.instances ?? {};
     const declared = [...new Set([...Object.keys(instances), ...this.names.filter((node) => !this.isInstance(node))])];
-    const colon = name.indexOf(':');
-    const template = colon > 0 ? name.slice(0, colon) : undefined;
+    const template = splitInstanceId(name)?.node;
     if (template !== undefined && instances[template]) {
       const known = instances[template];
       return `"${name}" is not an instance of "${template}"; its instances are: ${known.length > 0 ? known.join(', ') : 'none (its foreach matches no file)'}`;
@@ -50,7 +50,7 @@ export class Graph {
 
   /** Whether a node is an instance of a foreach node. */
   isInstance(node: string): boolean {
-    return node.includes(':');
+    return splitInstanceId(node) !== undefined;
   }
 
   /**

@@ -175,7 +175,7 @@ export async function run(args: string[]): Promise<number> {
         targets,
         jobs,
         keepGoing: values['keep-going'] ?? false,
-        force: values.force ? (targets.length > 0 ? new Set(targets) : 'all') : new Set(),
+        force: values.force ? (targets.length > 0 ? new Set(new Graph(pipeline.config).resolve(targets)) : 'all') : new Set(),
         dryRun: values['dry-run'] ?? false,
         cache,
         cacheOnly: values['cache-only'] ?? false,

@@ -32,8 +32,8 @@ export async function run(args: string[]): Promise<number> {
   // Only the named nodes, not what they need: cleaning a target must not
   // throw away the work of everything upstream of it.
   const graph = new Graph(pipeline.config);
-  graph.closure(positionals); // refuses unknown names
-  const nodes = positionals.length > 0 ? positionals : graph.names;
+  // A foreach node's bare name stands for all of its instances.
+  const nodes = positionals.length > 0 ? graph.resolve(positionals) : graph.names;
   const lock = values['dry-run'] ? undefined : await BuildLock.acquire(stateDir, { wait: false, onWait: () => undefined });
   if (typeof lock === 'string') {
     console.error(`spx: a build is running in ${lock}; clean after it ends`);
