@@ -50,6 +50,7 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
     const ticket = queue.ticket();
     try {
       const repoRoot = await repositoryRoot(context.root, context.signal);
+      await sweepOnce(repoRoot, context.stateDir);
       const snapshot = (): Promise<ScratchWorktree> =>
         ScratchWorktree.create({ repoRoot, projectRoot: context.root, stateDir: context.stateDir, node: context.node, link: config.link, signal: context.signal });
       // A change landed while the snapshot was being taken may be missing from it: counted as landed after.
@@ -102,6 +103,18 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
 };
 
 
+const swept = new Map<string, Promise<void>>();
+
+/** Leftover worktrees go before this build's first execute node makes its own (once per build). */
+function sweepOnce(repoRoot: string, stateDir: string): Promise<void> {
+  let sweeping = swept.get(stateDir);
+  if (!sweeping) {
+    sweeping = ScratchWorktree.removeLeftovers(repoRoot, stateDir);
+    swept.set(stateDir, sweeping);
+  }
+  return sweeping;
+}
+
 /**
  * Runs the agent, then the verify commands, until they pass or the
  * attempts run out. Returns what the calls cost, or throws when the change
@@ -139,7 +152,7 @@ async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext,
     context.onOutput('stdout', `[attempt ${attempt}] verification failed\n`);
   }
   throw new VerifyFailure(
-    `the agent could not make the verify commands pass in ${attempts} attempt${attempts === 1 ? '' : 's'}${rework === undefined ? '' : ' (a rework: its first change no longer fitted your tree)'}; your working tree holds only complete changes. Its work is in ${worktree.path}. Last verify output:\n${failure}`,
+    `the agent could not make the verify commands pass in ${attempts} attempt${attempts === 1 ? '' : 's'}${rework === undefined ? '' : ' (a rework: its first change no longer fitted your tree)'}; your working tree holds only complete changes. Its work is in ${worktree.path} (until the next build). Last verify output:\n${failure}`,
   );
 }
 
