@@ -204,6 +204,26 @@ describe('foreach: one instance per feature', () => {
   });
 });
 
+describe('spx new', () => {
+  it('writes the feature\'s USER-SPEC.md where the foreach pattern puts it, which makes its instances', async () => {
+    const p = project(['alpha']);
+    const made = await spx(p, ['new', 'beta'], 0);
+    expect(made.stdout).toContain('wrote features/beta/USER-SPEC.md');
+    expect(p.read('features/beta/USER-SPEC.md')).toMatch(/^# beta: /);
+    const status = await spx(p, ['status', '--json'], 0);
+    expect((JSON.parse(status.stdout) as { nodes: { name: string }[] }).nodes.map((node) => node.name)).toContain('plan:beta');
+    expect((await spx(p, ['new', 'beta'], 2)).stderr).toContain('features/beta/USER-SPEC.md already exists');
+    expect((await spx(p, ['new', '.hidden'], 2)).stderr).toContain('".hidden" cannot name a feature');
+    expect((await spx(p, ['new', '../up'], 2)).stderr).toContain('takes 1 value');
+    expect((await spx(p, ['new'], 2)).stderr).toContain('spx new takes one NAME');
+  });
+
+  it('says how to declare features in a pipeline without foreach', async () => {
+    const p = createProject({}, 'version: 1\nnodes:\n  a: { kind: run, command: "true" }\n');
+    expect((await spx(p, ['new', 'x'], 2)).stderr).toContain('the pipeline has no foreach node');
+  });
+});
+
 describe('foreach errors name the place', () => {
   const dirs: string[] = [];
   afterEach(async () => {

@@ -15,6 +15,11 @@ const NEVER_SEARCHED = new Set(['.git', '.spx']);
  */
 const SAFE_VALUE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
+/** Whether a placeholder may take this value (a feature's name, say). */
+export function isSafeValue(value: string): boolean {
+  return SAFE_VALUE.test(value);
+}
+
 /** One instance of a foreach node: `plan:login`, with `{feature}` = login. */
 interface Instance {
   id: string;

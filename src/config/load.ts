@@ -22,6 +22,8 @@ export interface LoadOptions {
   cache?: boolean;
   /** Where `extends: NAME` finds NAME.yaml; defaults to the pipelines that ship with spx. */
   pipelinesDir?: string;
+  /** Replace foreach nodes by their instances (default true); false keeps them as written (spx init, spx new). */
+  expand?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const stateDir = path.resolve(options.stateDir ?? path.join(root, '.spx'));
 
   const useCache = options.cache ?? true;
+  const expand = (config: PipelineConfig): PipelineConfig => (options.expand === false ? config : expandInstances(config, root));
 
   const text = await readPipelineText(absoluteFile);
   // The pipelines `extends` may name are part of what the text means: another
@@ -46,11 +49,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const sha256 = createHash('sha256').update(`${pipelinesDir}\0${absoluteFile}\0${stateDir}\0`).update(text).digest('hex');
   const key: ConfigCacheKey = { sha256, root };
   const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
-  if (cached) return { file: absoluteFile, root, config: expandInstances(withNameTables(cached), root) };
+  if (cached) return { file: absoluteFile, root, config: expand(withNameTables(cached)) };
 
   const { config, sources } = await compilePipeline(text, absoluteFile, root, stateDir, pipelinesDir);
   if (useCache) await writeCachedConfig(stateDir, key, config, sources);
-  return { file: absoluteFile, root, config: expandInstances(config, root) };
+  return { file: absoluteFile, root, config: expand(config) };
 }
 
 /** JSON from the config cache holds plain objects; the tables keyed by the user's names must not be. */
