@@ -156,6 +156,28 @@ describe('foreach: one instance per feature', () => {
     expect(names).toContain('spec:delta');
   });
 
+  it('spx clean --gone removes the files of a removed feature, on request only, and never a forged path', async () => {
+    const p = await threeFeatures();
+    await rm(p.path('features/alpha/USER-SPEC.md'));
+    await spx(p, ['build'], 0);
+    expect(p.exists('features/alpha/AI-PLAN.md')).toBe(true);
+    const listed = await spx(p, ['clean', '--gone', '--dry-run'], 0);
+    expect(listed.stdout.trim().split('\n').sort()).toEqual([
+      'would remove features/alpha/AI-PLAN.md (plan:alpha)',
+      'would remove features/alpha/AI-SPEC.md (spec:alpha)',
+      'would remove out/alpha.txt (impl:alpha)',
+    ]);
+    // A forged record of a gone node that points outside the project.
+    p.write('.spx/gone-outputs.json', JSON.stringify({ 'spec:alpha': ['features/alpha/AI-SPEC.md'], 'x:y': ['../escape', 'spx.lock', '.git/config'] }));
+    const cleaned = await spx(p, ['clean', '--gone'], 0);
+    expect(cleaned.stderr).toContain('left "../escape" (x:y) alone');
+    expect(cleaned.stderr).toContain('left "spx.lock" (x:y) alone');
+    expect(p.exists('features/alpha/AI-SPEC.md')).toBe(false);
+    expect(p.exists('spx.lock')).toBe(true);
+    expect(p.exists('features/beta/AI-PLAN.md')).toBe(true);
+    expect((await spx(p, ['clean', '--gone', '--dry-run'], 0)).stdout).toBe('');
+  });
+
   it('takes instance ids and bare names in build --force, approve, clean and graph', async () => {
     const p = await threeFeatures();
     let before = fake.calls;

@@ -16,6 +16,7 @@ import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
+import { rememberGone } from '../../state/gone-outputs.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
@@ -226,7 +227,8 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.ok;
   } finally {
     if (!values['dry-run']) {
-      state.retainOnly(new Set(Object.keys(pipeline.config.nodes)));
+      const present = new Set(Object.keys(pipeline.config.nodes));
+      rememberGone(stateDir, state.retainOnly(present), present);
       state.flush();
     }
     statCache.save();
