@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPipeline } from '../src/config/load.js';
 import { UserErrors } from '../src/util/errors.js';
 import { FakeGemini } from './helpers/fake-gemini.js';
-import { cleanupProjects, createProject, type SpxOptions, type SpxResult, type TestProject } from './helpers/project.js';
+import { spawn } from 'node:child_process';
+import { cleanupProjects, createProject, SPX_BIN, waitFor, type SpxOptions, type SpxResult, type TestProject } from './helpers/project.js';
 
 let fake: FakeGemini;
 let env: SpxOptions;
@@ -223,6 +224,31 @@ describe('foreach: one instance per feature', () => {
     const refused = await spx(p, ['build'], 2);
     expect(refused.stderr).toContain('with the value "x; touch pwned"');
     expect(p.exists('pwned')).toBe(false);
+  });
+});
+
+describe('spx approve on a terminal', () => {
+  it('asks about each instance awaiting review, one by one, and approves the ones answered y', async () => {
+    const p = await threeFeatures();
+    p.write('features/alpha/USER-SPEC.md', spec('alpha', 'Now in blue.'));
+    p.write('features/gamma/USER-SPEC.md', spec('gamma', 'Now in green.'));
+    distinctAnswers(4);
+    await spx(p, ['build'], 3);
+    // A real pseudo-terminal (util-linux script): spx sees a person there.
+    const environment: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' };
+    delete environment.CI;
+    const terminal = spawn('script', ['-qfec', `'${process.execPath}' '${SPX_BIN}' approve plan`, '/dev/null'], { cwd: p.dir, env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    terminal.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+    const exited = new Promise<number | null>((resolve) => terminal.on('close', resolve));
+    await waitFor(() => output.includes('Approve plan:alpha (features/alpha/AI-PLAN.md)? [y/N]'), 'the first question');
+    terminal.stdin.write('y\r');
+    await waitFor(() => output.includes('Approve plan:gamma (features/gamma/AI-PLAN.md)? [y/N]'), 'the second question');
+    terminal.stdin.write('n\r');
+    expect(await exited, output).toBe(0);
+    expect(output).toContain('approved plan:alpha');
+    expect(output).not.toContain('approved plan:gamma');
+    expect((await spx(p, ['approve'], 0)).stdout).toContain('awaiting review: plan:gamma');
   });
 });
 
