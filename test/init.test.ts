@@ -93,9 +93,13 @@ describe('spx init', () => {
       expect(init.stdout).toContain(`(the ${name} pipeline)`);
       expect(p.read('spx.yaml')).toContain(shipped(name).split('\n').slice(1).join('\n'));
       expectCode(await p.spx(['validate']), 0);
+      // A pipeline of features has none until spx new makes one.
+      const features = p.read('spx.yaml').includes('foreach:');
+      if (features) expectCode(await p.spx(['new', 'first']), 0);
       const build = await p.spx(['build', '--provider', 'echo']);
       expectCode(build, 3);
-      expect(p.read('AI-PLAN.md')).toContain('offline rehearsal');
+      expect(p.read(features ? 'features/first/AI-PLAN.md' : 'AI-PLAN.md')).toContain('offline rehearsal');
+      expect(p.exists('USER-SPEC.md')).toBe(!features);
     });
   }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -35,8 +36,8 @@ function kinds(config: PipelineConfig): Record<string, NodeConfig['kind']> {
 }
 
 describe('every pipeline file in the repository is valid', () => {
-  it('ships the four ready pipelines', () => {
-    expect(pipelineNames()).toEqual(['gemini-cli', 'local', 'plan-only', 'spec-plan-execute']);
+  it('ships the five ready pipelines', () => {
+    expect(pipelineNames()).toEqual(['features', 'gemini-cli', 'local', 'plan-only', 'spec-plan-execute']);
     expect(exampleFiles().length).toBeGreaterThan(0);
   });
 
@@ -71,6 +72,23 @@ describe('what each ready pipeline does', () => {
     expect(spec).toMatchObject({ inputs: ['USER-SPEC.md'], uses: ['context'], output: 'AI-SPEC.md', provider: { type: 'gemini', apiKeyEnv: 'GEMINI_API_KEY' } });
     expect(plan).toMatchObject({ needs: ['spec'], uses: ['context'], output: 'AI-PLAN.md', review: true, provider: { type: 'gemini' } });
     expect(execute).toMatchObject({ needs: ['plan'], verify: ['npm test'], provider: { type: 'claude-code', command: ['claude'] } });
+  });
+
+  it('features: spec, plan and execute per features/*/USER-SPEC.md, around one shared context', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'spx-features-'));
+    try {
+      for (const feature of ['login', 'export']) {
+        mkdirSync(path.join(root, 'features', feature), { recursive: true });
+        writeFileSync(path.join(root, 'features', feature, 'USER-SPEC.md'), '# x\n');
+      }
+      const file = path.join(REPO_ROOT, 'pipelines', 'features.yaml');
+      const { config } = await loadPipeline(file, { root, stateDir: path.join(root, '.spx'), cache: false });
+      expect(Object.keys(config.nodes)).toEqual(['context', 'spec:export', 'spec:login', 'plan:export', 'plan:login', 'execute:export', 'execute:login']);
+      expect(config.nodes['plan:login']).toMatchObject({ needs: ['spec:login'], uses: ['context'], output: 'features/login/AI-PLAN.md', review: true });
+      expect(config.nodes['execute:export']).toMatchObject({ needs: ['plan:export'], verify: ['npm test'], output: 'features/export/execute.patch' });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('gemini-cli: every model and agent call is gemini -p; the agent runs with --yolo', async () => {

@@ -61,7 +61,7 @@ export function checkEntry(value: unknown, declared?: readonly string[]): EntryC
  * relative, posix, no empty, `.` or `..` component, no control character,
  * nothing in `.git` (a hook is code git runs), not spx's own files.
  */
-function pathProblem(path: string): string | undefined {
+export function pathProblem(path: string): string | undefined {
   if (path === '' || path.length > MAX_PATH) return 'is empty or too long';
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'holds a control character';
   if (path.startsWith('/')) return 'is absolute';

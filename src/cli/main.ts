@@ -12,6 +12,7 @@ interface Command {
 // Without a prototype: `spx toString` is an unknown command, not Object's method.
 const COMMANDS: Record<string, Command> = Object.assign(Object.create(null) as Record<string, Command>, {
   init: { summary: 'start a project from a ready pipeline: spx.yaml, USER-SPEC.md', load: () => import('./commands/init.js') },
+  new: { summary: 'start a feature: features/NAME/USER-SPEC.md (foreach pipelines)', load: () => import('./commands/new.js') },
   build: { summary: 'build stale nodes (default: all)', load: () => import('./commands/build.js') },
   status: { summary: 'say which nodes are stale, and why', load: () => import('./commands/status.js') },
   approve: { summary: "approve a reviewed output (e.g. AI-PLAN.md)", load: () => import('./commands/approve.js') },

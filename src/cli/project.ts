@@ -7,6 +7,8 @@ export interface ProjectOptions {
   directory: string | undefined;
   /** `-f FILE`: the pipeline file, relative to DIR. */
   file: string | undefined;
+  /** Keep foreach nodes as written instead of their instances (spx new). */
+  expand?: boolean;
 }
 
 export interface Project {
@@ -25,6 +27,6 @@ export async function openProject(options: ProjectOptions): Promise<Project> {
   const file = projectFile(options);
   const root = resolve(file, '..');
   const stateDir = join(root, '.spx');
-  const pipeline = await loadPipeline(file, { root, stateDir });
+  const pipeline = await loadPipeline(file, { root, stateDir, ...(options.expand === false ? { expand: false } : {}) });
   return { pipeline, stateDir };
 }

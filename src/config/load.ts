@@ -9,6 +9,8 @@ import { readCachedConfig, writeCachedConfig, type ConfigCacheKey, type SourceHa
 import type { ProjectPipeline } from './extends.js';
 import { SHIPPED_PIPELINES_DIR } from './pipelines.js';
 import { resolvePipeline } from './resolve.js';
+import { checkForeach } from './foreach.js';
+import { expandInstances } from './instances.js';
 import type { LoadedPipeline, PipelineConfig } from './types.js';
 
 export interface LoadOptions {
@@ -20,6 +22,8 @@ export interface LoadOptions {
   cache?: boolean;
   /** Where `extends: NAME` finds NAME.yaml; defaults to the pipelines that ship with spx. */
   pipelinesDir?: string;
+  /** Replace foreach nodes by their instances (default true); false keeps them as written (spx init, spx new). */
+  expand?: boolean;
 }
 
 /**
@@ -35,6 +39,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const stateDir = path.resolve(options.stateDir ?? path.join(root, '.spx'));
 
   const useCache = options.cache ?? true;
+  const expand = (config: PipelineConfig): PipelineConfig => (options.expand === false ? config : expandInstances(config, root));
 
   const text = await readPipelineText(absoluteFile);
   // The pipelines `extends` may name are part of what the text means: another
@@ -44,11 +49,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const sha256 = createHash('sha256').update(`${pipelinesDir}\0${absoluteFile}\0${stateDir}\0`).update(text).digest('hex');
   const key: ConfigCacheKey = { sha256, root };
   const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
-  if (cached) return { file: absoluteFile, root, config: withNameTables(cached) };
+  if (cached) return { file: absoluteFile, root, config: expand(withNameTables(cached)) };
 
   const { config, sources } = await compilePipeline(text, absoluteFile, root, stateDir, pipelinesDir);
   if (useCache) await writeCachedConfig(stateDir, key, config, sources);
-  return { file: absoluteFile, root, config };
+  return { file: absoluteFile, root, config: expand(config) };
 }
 
 /** JSON from the config cache holds plain objects; the tables keyed by the user's names must not be. */
@@ -107,7 +112,7 @@ async function compilePipeline(
     pipelineFiles: [file, realpathSync(file), ...sources.map((source) => source.file)].flatMap((f) => inProject(f) ?? []),
     stateDir: inProject(stateDir),
   };
-  errors.push(...checkSemantics(config, locator, protectedPaths));
+  errors.push(...checkSemantics(config, locator, protectedPaths), ...checkForeach(raw.nodes, config, locator));
   if (errors.length > 0) throw new UserErrors(sortByLocation(errors));
   return { config, sources };
 }

@@ -115,11 +115,13 @@ function toUserError(error: YAMLError, text: string, file: string): UserError {
   return new UserError(`invalid YAML: ${message}${hint(error, text)}`, location);
 }
 
-/** The two usual ways to break YAML in a pipeline file, and their fix. */
+/** The usual ways to break YAML in a pipeline file, and their fix. */
 function hint(error: YAMLError, text: string): string {
   if (error.code === 'BLOCK_AS_IMPLICIT_KEY') return ' (quote a value that contains ": ")';
   const line = text.slice(text.lastIndexOf('\n', error.pos[0] - 1) + 1).split('\n', 1)[0] ?? '';
   // `[${vars.out}/]`: braces open a mapping inside [ ] and { }.
   if (/[[{].*\$\{/.test(line)) return ' (quote values that contain ${vars.NAME} inside [ ] or { })';
+  // `[features/{feature}/USER-SPEC.md]`: the same, for a foreach placeholder.
+  if (/\[.*\{[A-Za-z_][A-Za-z0-9_]*\}/.test(line)) return ' (a {placeholder} inside [ ] must be quoted: ["features/{feature}/USER-SPEC.md"])';
   return '';
 }

@@ -3,6 +3,7 @@ import type { ContextNodeConfig, ContextRepomixOptions } from './types.js';
 
 /** A `context` node as schema/spx.schema.json admits it. */
 export interface RawContextNode {
+  foreach?: string;
   kind: 'context';
   description?: string;
   files?: {
@@ -28,6 +29,7 @@ export interface RawContextNode {
 /** What every kind resolves alike (resolvePipeline computes it). */
 interface CommonFields {
   description?: string;
+  foreach?: string;
   needs: string[];
   uses: string[];
   env: string[];

@@ -5,6 +5,7 @@ import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 export type RawNode = RawRunNode | RawPromptNode | RawContextNode | RawExecuteNode;
 
 interface RawExecuteNode {
+  foreach?: string;
   kind: 'execute';
   description?: string;
   agent?: string;
@@ -23,6 +24,7 @@ interface RawExecuteNode {
 }
 
 interface RawPromptNode {
+  foreach?: string;
   kind: 'spec' | 'plan';
   description?: string;
   prompt?: string;
@@ -38,6 +40,7 @@ interface RawPromptNode {
 }
 
 interface RawRunNode {
+  foreach?: string;
   kind: 'run';
   description?: string;
   command: string;
@@ -86,6 +89,7 @@ function commonFields(node: RawNode, at: Locate, scope: PipelineScope) {
   const defaults = scope.defaults;
   return {
     ...(node.description === undefined ? {} : { description: node.description }),
+    ...(node.foreach === undefined ? {} : { foreach: scope.normalise(scope.substitute(node.foreach, at('foreach'))) }),
     inputs: (node.inputs ?? []).map((p, i) => scope.normalise(scope.substitute(p, at('inputs', i)))),
     needs: [...(node.needs ?? [])],
     uses: [...(node.uses ?? [])],

@@ -11,6 +11,12 @@ export type NodeKind = (typeof NODE_KINDS)[number];
 interface NodeFields {
   /** What the node is for: shown to the user, never part of the fingerprint. */
   description?: string;
+  /**
+   * A path with `{name}` placeholders: the node stands for one instance per
+   * existing file it matches (src/config/instances.ts). Only on nodes as
+   * compiled; a loaded pipeline holds the instances instead.
+   */
+  foreach?: string;
   /** Files or picomatch globs, relative to the project root; changes trigger a rerun. */
   inputs: string[];
   /** Files or directories (trailing `/`) the node writes, relative to the project root. */
@@ -65,6 +71,8 @@ export interface PromptNodeConfig extends NodeFields, InstructedNodeFields {
 export interface ContextNodeConfig {
   kind: 'context';
   description?: string;
+  /** As for every kind (NodeFields). */
+  foreach?: string;
   files: ContextSelection;
   /** repomix's options, spx's defaults applied. */
   repomix: ContextRepomixOptions;
@@ -194,8 +202,10 @@ export interface PipelineConfig {
   version: 1;
   vars: Record<string, string>;
   providers: Record<string, ProviderConfig>;
-  /** In the order the file declares them. */
+  /** In the order the file declares them; a foreach node's instances in its place, sorted by id. */
   nodes: Record<string, NodeConfig>;
+  /** Each foreach node's instance ids (`plan` → `plan:login`, `plan:export`), once expanded. */
+  instances?: Record<string, string[]>;
   /** Where outputs are kept; never part of a fingerprint: where an output is kept does not change it. */
   cache: CacheConfig;
 }

@@ -1,5 +1,6 @@
 import type { PipelineConfig } from '../config/types.js';
 import { UserError } from '../util/errors.js';
+import { splitInstanceId } from './instance-id.js';
 
 /**
  * The pipeline's nodes and their edges. The loader has already refused
@@ -20,17 +21,45 @@ export class Graph {
   }
 
   /**
+   * The nodes the user's names stand for: a node, an instance of a foreach
+   * node (`plan:login`), or a foreach node's bare name for all of its
+   * instances. An unknown name is an error that lists the known ones.
+   */
+  resolve(names: readonly string[]): string[] {
+    const resolved: string[] = [];
+    for (const name of names) {
+      const instances = this.config.instances?.[name];
+      if (instances) resolved.push(...instances);
+      else if (name in this.config.nodes) resolved.push(name);
+      else throw new UserError(this.unknownNodeMessage(name));
+    }
+    return [...new Set(resolved)];
+  }
+
+  /** What an unknown name is told: the pipeline's nodes, a foreach node by its name and its instances. */
+  unknownNodeMessage(name: string): string {
+    const instances = this.config.instances ?? {};
+    const declared = [...new Set([...Object.keys(instances), ...this.names.filter((node) => !this.isInstance(node))])];
+    const template = splitInstanceId(name)?.node;
+    if (template !== undefined && instances[template]) {
+      const known = instances[template];
+      return `"${name}" is not an instance of "${template}"; its instances are: ${known.length > 0 ? known.join(', ') : 'none (its foreach matches no file)'}`;
+    }
+    return `unknown node "${name}"; the pipeline has: ${declared.join(', ')}`;
+  }
+
+  /** Whether a node is an instance of a foreach node. */
+  isInstance(node: string): boolean {
+    return splitInstanceId(node) !== undefined;
+  }
+
+  /**
    * The targets and everything they transitively depend on, dependencies
    * first; declaration order breaks ties so output is stable. No targets
    * means every node.
    */
   closure(targets: readonly string[]): string[] {
-    for (const target of targets) {
-      if (!(target in this.config.nodes)) {
-        throw new UserError(`unknown node "${target}"; the pipeline has: ${this.names.join(', ')}`);
-      }
-    }
-    const roots = targets.length > 0 ? targets : this.names;
+    const roots = targets.length > 0 ? this.resolve(targets) : this.names;
     const order: string[] = [];
     const visited = new Set<string>();
     const visit = (node: string): void => {

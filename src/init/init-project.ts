@@ -40,9 +40,11 @@ export function initProject(options: InitOptions): InitResult {
     throw new UserError(`unknown pipeline "${options.pipeline}"; spx ships: ${pipelineNames().join(', ')}`);
   }
   const root = path.dirname(options.file);
-  const userSpec = path.join(root, USER_SPEC);
+  const text = readFileSync(source, 'utf8');
+  // A pipeline of features has one USER-SPEC.md per feature (spx new NAME), none at the root.
+  const userSpec = /^\s+foreach:/m.test(text) ? undefined : path.join(root, USER_SPEC);
   if (!options.force) {
-    for (const target of [options.file, userSpec]) {
+    for (const target of [options.file, ...(userSpec ? [userSpec] : [])]) {
       if (existsSync(target)) {
         throw new UserError(`${path.relative(process.cwd(), target)} already exists: spx init will not overwrite it (spx init --force replaces it)`);
       }
@@ -51,10 +53,10 @@ export function initProject(options: InitOptions): InitResult {
 
   mkdirSync(root, { recursive: true });
   const schema = schemaReference(root);
-  writeFileAtomic(options.file, pipelineText(readFileSync(source, 'utf8'), options.pipeline, schema));
-  writeFileAtomic(userSpec, readFileSync(USER_SPEC_TEMPLATE, 'utf8'));
+  writeFileAtomic(options.file, pipelineText(text, options.pipeline, schema));
+  if (userSpec) writeFileAtomic(userSpec, readFileSync(USER_SPEC_TEMPLATE, 'utf8'));
   return {
-    written: [path.basename(options.file), USER_SPEC],
+    written: [path.basename(options.file), ...(userSpec ? [USER_SPEC] : [])],
     gitignore: ignoreStateDir(root),
     schema,
   };

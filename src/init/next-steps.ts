@@ -7,10 +7,16 @@ import type { PipelineConfig, ProviderConfig } from '../config/types.js';
 export function nextSteps(config: PipelineConfig, options: { cd?: string }): string {
   const steps: string[][] = [];
   if (options.cd !== undefined) steps.push([`cd ${options.cd}`]);
-  steps.push(['Describe the change you want in USER-SPEC.md (the template says what goes where).']);
+  const feature = Object.values(config.nodes).find((node) => node.foreach !== undefined)?.foreach;
+  steps.push(
+    feature === undefined
+      ? ['Describe the change you want in USER-SPEC.md (the template says what goes where).']
+      : ['Start a feature, then describe it in the file this writes (the template says what goes where):', `    spx new NAME          (writes ${feature.replace(/\{[^}]*\}/, 'NAME')})`],
+  );
 
   const review = Object.entries(config.nodes).filter(([, node]) => 'review' in node && node.review);
-  const reviewed = review.flatMap(([, node]) => node.outputs);
+  // A foreach node's outputs are shown for a feature called NAME.
+  const reviewed = review.flatMap(([, node]) => node.outputs.map((output) => output.replace(/\{[^}]*\}/g, 'NAME')));
   const gate =
     reviewed.length > 0 ? `It stops at the review gate (exit code 3), and ${reviewed.join(', ')} say${reviewed.length === 1 ? 's' : ''} it is a rehearsal.` : '';
   steps.push(['Rehearse the pipeline offline, with no keys and no model calls:', '    spx build --provider echo', ...(gate ? [gate] : [])]);

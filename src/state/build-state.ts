@@ -73,14 +73,17 @@ export class BuildState {
     if (Date.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush();
   }
 
-  /** Forgets nodes that the pipeline no longer declares. */
-  retainOnly(nodes: ReadonlySet<string>): void {
+  /** Forgets nodes that the pipeline no longer declares; returns their declared outputs. */
+  retainOnly(nodes: ReadonlySet<string>): Record<string, string[]> {
+    const forgotten: Record<string, string[]> = {};
     for (const name of Object.keys(this.lock.nodes)) {
       if (!nodes.has(name)) {
+        forgotten[name] = Object.keys(this.lock.nodes[name]!.outputs);
         delete this.lock.nodes[name];
         this.changed = true;
       }
     }
+    return forgotten;
   }
 
   /** Writes spx.lock if anything changed, then empties the journal it now contains. */

@@ -18,6 +18,12 @@ export interface AgentBehaviour {
   sleep?: string;
   /** Claude only: report an error result (is_error) instead of success. */
   error?: boolean;
+  /**
+   * Per feature: when the prompt holds `contains`, these edits and this
+   * sleep apply instead, and attempts are counted over the calls whose
+   * prompt holds it.
+   */
+  byPrompt?: { contains: string; edits?: AgentBehaviour['edits']; sleep?: string }[];
 }
 
 /** What the stand-in recorded about one call. */
@@ -28,6 +34,9 @@ export interface AgentCall {
   /** stdin for claude; the last argument for the command-style gemini. */
   prompt: string;
   seen: Record<string, string | null>;
+  /** Date.now() when the call started, and when it ended (absent while it runs). */
+  started: number;
+  ended?: number;
 }
 
 /**
@@ -46,17 +55,22 @@ const argv = process.argv.slice(2);
 const dir = process.env.AGENT_DIR;
 const behaviour = JSON.parse(fs.readFileSync(path.join(dir, 'behaviour.json'), 'utf8'));
 const log = path.join(dir, 'calls.jsonl');
-const attempt = (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\\n').filter(Boolean).length : 0) + 1;
+const earlier = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
+const call = earlier.length + 1;
 const prompt = program === 'claude' ? fs.readFileSync(0, 'utf8') : argv[argv.length - 1] ?? '';
+const feature = (behaviour.byPrompt ?? []).find((entry) => prompt.includes(entry.contains));
+const attempt = feature ? earlier.filter((line) => line.prompt.includes(feature.contains)).length + 1 : call;
 const seen = {};
 for (const file of behaviour.see ?? []) seen[file] = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
-fs.appendFileSync(log, JSON.stringify({ program, argv, cwd: process.cwd(), prompt, seen }) + '\\n');
-if (behaviour.sleep) {
+fs.appendFileSync(log, JSON.stringify({ program, argv, cwd: process.cwd(), prompt, seen, started: Date.now() }) + '\\n');
+const sleep = feature ? feature.sleep : behaviour.sleep;
+if (sleep) {
   fs.writeFileSync(path.join(dir, 'sleeping'), String(process.pid));
-  spawnSync('sh', ['-c', behaviour.sleep], { stdio: 'ignore' });
+  spawnSync('sh', ['-c', sleep], { stdio: 'ignore' });
   fs.writeFileSync(path.join(dir, 'woke'), '');
 }
-const all = behaviour.edits ?? [];
+process.on('exit', () => fs.appendFileSync(path.join(dir, 'ended.jsonl'), JSON.stringify({ call, ended: Date.now() }) + '\\n'));
+const all = (feature ? feature.edits : behaviour.edits) ?? [];
 const edits = all.length === 0 ? {} : all[Math.min(attempt, all.length) - 1];
 for (const [file, content] of Object.entries(edits)) {
   if (content === null) fs.rmSync(file, { force: true });
@@ -121,10 +135,22 @@ export class StandInAgent {
   calls(): AgentCall[] {
     const log = path.join(this.dir, 'calls.jsonl');
     if (!existsSync(log)) return [];
+    const endedLog = path.join(this.dir, 'ended.jsonl');
+    const ended = new Map<number, number>();
+    if (existsSync(endedLog)) {
+      for (const line of readFileSync(endedLog, 'utf8').split('\n').filter((l) => l !== '')) {
+        const { call, ended: at } = JSON.parse(line) as { call: number; ended: number };
+        ended.set(call, at);
+      }
+    }
     return readFileSync(log, 'utf8')
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as AgentCall);
+      .map((line, index) => {
+        const call = JSON.parse(line) as AgentCall;
+        const at = ended.get(index + 1);
+        return at === undefined ? call : { ...call, ended: at };
+      });
   }
 
   /** True once a call has started its `sleep` command. */

@@ -14,8 +14,9 @@ import { writeLastBuildStats } from '../last-build.js';
 import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
-import { isCi } from '../../util/ci.js';
 import { approveNode } from '../../state/approval.js';
+import { rememberGone } from '../../state/gone-outputs.js';
+import { askYesNo, canAsk } from '../ask.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
@@ -210,12 +211,13 @@ async function buildOnce(session: Session): Promise<BuildSummary> {
   return summary;
 }
 
-function buildOptions({ command: { values, targets, jobs }, cache, stateDir, stop }: Session): BuildOptions {
+function buildOptions({ command: { values, targets, jobs }, pipeline, cache, stateDir, stop }: Session): BuildOptions {
   return {
     targets,
     jobs,
     keepGoing: values['keep-going'] ?? false,
-    force: values.force ? (targets.length > 0 ? new Set(targets) : 'all') : new Set(),
+    // A foreach node's bare name stands for all of its instances.
+    force: values.force ? (targets.length > 0 ? new Set(new Graph(pipeline.config).resolve(targets)) : 'all') : new Set(),
     dryRun: values['dry-run'] ?? false,
     cache,
     cacheOnly: values['cache-only'] ?? false,
@@ -238,31 +240,16 @@ function conclude({ command, pipeline, renderer, stop }: Session, summary: Build
   return EXIT.review;
 }
 
-function saveState({ command, pipeline, state, statCache }: Session): void {
+function saveState({ command, pipeline, state, statCache, stateDir }: Session): void {
   if (!command.values['dry-run']) {
-    state.retainOnly(new Set(Object.keys(pipeline.config.nodes)));
+    const present = new Set(Object.keys(pipeline.config.nodes));
+    rememberGone(stateDir, state.retainOnly(present), present);
     state.flush();
   }
   statCache.save();
 }
 
-/** Asking needs a person: a terminal on both ends, not CI, not --json. */
-function canAsk(json: boolean): boolean {
-  return !json && !isCi(process.env) && process.stdin.isTTY === true && process.stdout.isTTY === true;
-}
-
-async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
-  const { createInterface } = await import('node:readline/promises');
+function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
   const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
-  const readline = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await readline.question(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
-    return /^y(es)?$/i.test(answer.trim()) ? 'yes' : 'no';
-  } catch (error) {
-    // The terminal is in raw mode while it asks: Ctrl-C reaches readline as a key, not as SIGINT.
-    if ((error as NodeJS.ErrnoException).code === 'ABORT_ERR') return 'interrupted';
-    throw error;
-  } finally {
-    readline.close();
-  }
+  return askYesNo(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
 }

@@ -6,6 +6,11 @@ import { BuildLock } from '../../state/build-lock.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { pathProblem } from '../../cache/verify-entry.js';
+import type { NodeConfig } from '../../config/types.js';
+import { BuildState } from '../../state/build-state.js';
+import { forgetGone, goneOutputs } from '../../state/gone-outputs.js';
+import { UserError } from '../../util/errors.js';
 
 export const help = `Usage: spx clean [options] [NODE...]
 
@@ -13,7 +18,13 @@ Removes the declared outputs of the named nodes (default: all), so that the
 next build makes them again. spx.lock keeps its records, so status says
 "output missing"; the cache is kept.
 
+With --gone, removes instead the outputs of nodes that left the pipeline:
+instances of a feature whose directory was removed, nodes deleted from
+spx.yaml. A build forgets them in spx.lock but leaves their files, which
+are yours until you ask for this.
+
 Options:
+      --gone         remove the outputs of nodes no longer in the pipeline
   -n, --dry-run      list what would be removed
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
@@ -23,17 +34,18 @@ Exit codes: 0 removed (or listed), 1 the project is locked by a build or an
 output leads through a symlink out of the project (left alone), 2 usage error.`;
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('clean', args, { 'dry-run': { type: 'boolean', short: 'n' } });
+  const { values, positionals } = parseCommandArgs('clean', args, { 'dry-run': { type: 'boolean', short: 'n' }, gone: { type: 'boolean' } });
   if (values.help) {
     console.log(help);
     return EXIT.ok;
   }
   const { pipeline, stateDir } = await openProject({ directory: values.directory, file: values.file });
+  if (values.gone && positionals.length > 0) throw new UserError('--gone takes no NODE: it removes the outputs of every node that left the pipeline');
   // Only the named nodes, not what they need: cleaning a target must not
   // throw away the work of everything upstream of it.
   const graph = new Graph(pipeline.config);
-  graph.closure(positionals); // refuses unknown names
-  const nodes = positionals.length > 0 ? positionals : graph.names;
+  // A foreach node's bare name stands for all of its instances.
+  const outputsOf = values.gone ? goneNodes(pipeline.config.nodes, pipeline.root, stateDir) : declaredOutputs(pipeline.config.nodes, positionals.length > 0 ? graph.resolve(positionals) : graph.names);
   const lock = values['dry-run'] ? undefined : await BuildLock.acquire(stateDir, { wait: false, onWait: () => undefined });
   if (typeof lock === 'string') {
     console.error(`spx: a build is running in ${lock}; clean after it ends`);
@@ -41,8 +53,8 @@ export async function run(args: string[]): Promise<number> {
   }
   let leftAlone = 0;
   try {
-    for (const node of nodes) {
-      for (const output of pipeline.config.nodes[node]!.outputs) {
+    for (const [node, outputs] of outputsOf) {
+      for (const output of outputs) {
         // Never through a link out of the project: what lies there is not the build's.
         const escape = escapingLink(pipeline.root, output);
         if (escape) {
@@ -55,8 +67,37 @@ export async function run(args: string[]): Promise<number> {
         if (!values['dry-run']) rmSync(join(pipeline.root, output.replace(/\/$/, '')), { recursive: true, force: true });
       }
     }
+    if (values.gone && !values['dry-run']) forgetGone(stateDir);
   } finally {
     lock?.release();
   }
   return leftAlone > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function declaredOutputs(nodes: Readonly<Record<string, NodeConfig>>, names: readonly string[]): Map<string, readonly string[]> {
+  return new Map(names.map((name) => [name, nodes[name]!.outputs]));
+}
+
+/**
+ * The outputs of nodes that left the pipeline: those a build already forgot,
+ * and those spx.lock still records (no build since). Both files can be
+ * forged, so a path that is not a plain one inside the project is skipped.
+ */
+function goneNodes(nodes: Readonly<Record<string, NodeConfig>>, root: string, stateDir: string): Map<string, readonly string[]> {
+  const gone = new Map<string, readonly string[]>(Object.entries(goneOutputs(stateDir)));
+  const recorded = BuildState.open(root, stateDir, { readOnly: true });
+  for (const [node, entry] of Object.entries(recorded.nodes())) {
+    if (!Object.hasOwn(nodes, node)) gone.set(node, Object.keys(entry.outputs));
+  }
+  for (const [node, outputs] of gone) {
+    gone.set(
+      node,
+      outputs.filter((output) => {
+        const problem = pathProblem(output.replace(/\/$/, ''));
+        if (problem !== undefined) console.error(`spx: left ${JSON.stringify(output)} (${node}) alone: the path ${problem}`);
+        return problem === undefined;
+      }),
+    );
+  }
+  return gone;
 }

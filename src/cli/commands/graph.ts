@@ -3,6 +3,7 @@ import { UserError } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { byValue, splitInstanceId } from '../../graph/instance-id.js';
 
 export const help = `Usage: spx graph [--format mermaid|dot|json]
 
@@ -34,10 +35,16 @@ export async function run(args: string[]): Promise<number> {
 
 const FORMATS: Record<string, (config: PipelineConfig) => string> = {
   mermaid(config) {
-    const id = mermaidIds(Object.keys(config.nodes));
+    // The instances of one feature (one foreach value) are drawn together.
+    const features = byValue(Object.keys(config.nodes));
+    const id = mermaidIds([...Object.keys(config.nodes), ...[...features.keys()].map((value) => `feature:${value}`)]);
     const lines = ['flowchart LR'];
-    for (const [name, node] of Object.entries(config.nodes)) {
-      lines.push(`  ${id(name)}["${name} (${node.kind})"]`);
+    const box = (name: string): string => `${id(name)}["${name} (${config.nodes[name]!.kind})"]`;
+    for (const name of Object.keys(config.nodes)) if (splitInstanceId(name) === undefined) lines.push(`  ${box(name)}`);
+    for (const [value, instances] of features) {
+      lines.push(`  subgraph ${id(`feature:${value}`)}["${value}"]`);
+      for (const name of instances) lines.push(`    ${box(name)}`);
+      lines.push('  end');
     }
     for (const [name, node] of Object.entries(config.nodes)) {
       for (const needed of node.needs) lines.push(`  ${id(needed)} --> ${id(name)}`);

@@ -19,6 +19,8 @@ what to do next. Refuses to overwrite spx.yaml or USER-SPEC.md without --force.
 Pipelines:
   spec-plan-execute  context → spec → plan (Gemini API) → review → execute
                      (Claude Code, verified by npm test); the default
+  features           the same for several features at once, one directory
+                     each (spx new NAME makes features/NAME/USER-SPEC.md)
   gemini-cli         the same, every step through the gemini CLI (gemini -p)
   local              context → spec → plan with a local model (ollama run)
                      → review; no execute
@@ -61,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
     console.log('note: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
   }
   // Loading what was written checks it, and tells which keys and programs its providers need.
-  const { config } = await loadPipeline(file, { root, cache: false });
+  const { config } = await loadPipeline(file, { root, cache: false, expand: false });
   const cd = path.relative(process.cwd(), root);
   console.log(`\n${nextSteps(config, cd === '' ? {} : { cd })}`);
   return EXIT.ok;

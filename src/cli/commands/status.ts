@@ -9,6 +9,7 @@ import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { formatMetrics } from '../../render/metrics.js';
 import { describeSkipReason, describeStaleReason } from '../../render/describe.js';
+import { featureStandings } from '../feature-summary.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -19,7 +20,8 @@ missing. An output edited by hand keeps its node fresh (it is kept as the
 node's output) and is listed as such. Runs nothing and changes no recorded state.
 
 Options:
-      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}]}
+      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}],
+                     "features"?: [{"feature", "stands"}]}
       --cache-dir D  the cache directory, to tell which stale nodes it holds
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
@@ -86,8 +88,9 @@ export async function run(args: string[]): Promise<number> {
   );
   statCache.save();
 
+  const features = featureStandings(pipeline.config, nodes);
   if (values.json) {
-    console.log(JSON.stringify({ nodes }, null, 2));
+    console.log(JSON.stringify({ nodes, ...(features.length > 0 ? { features } : {}) }, null, 2));
     return EXIT.ok;
   }
   const width = Math.max(...nodes.map((n) => n.name.length));
@@ -97,6 +100,11 @@ export async function run(args: string[]): Promise<number> {
       .join('; ');
     console.log(`${node.name.padEnd(width)}  ${node.state}${notes ? ` (${notes})` : ''}`);
     for (const reason of node.reasons) console.log(`${' '.repeat(width)}    ${reason}`);
+  }
+  if (features.length > 0) {
+    const featureWidth = Math.max(...features.map((f) => f.feature.length));
+    console.log('features:');
+    for (const { feature, stands } of features) console.log(`  ${feature.padEnd(featureWidth)}  ${stands}`);
   }
   const stale = nodes.filter((n) => n.state === 'stale' || n.state === 'blocked').length;
   console.log(stale === 0 ? `all ${nodes.length} nodes are fresh` : `${stale} of ${nodes.length} nodes are stale`);

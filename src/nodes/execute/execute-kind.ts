@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import type { ExecuteNodeConfig } from '../../config/types.js';
 import { createProvider } from '../../providers/create-provider.js';
 import { providerFingerprintSettings, ProviderError, type Usage } from '../../providers/provider.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
 import { runShellCommand } from '../../util/shell.js';
 import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from '../kind.js';
 import { assemblePrompt, readForPrompt, type PromptSection } from '../prompt-assembly.js';
 import { repositoryRoot } from './git.js';
+import { landChange, type Landing } from './land-change.js';
+import { mergeQueueFor } from './merge-queue.js';
 import { applyPatch, patchedFiles } from './patch.js';
+import { VerifyFailure } from './verify-failure.js';
 import { ScratchWorktree } from './worktree.js';
 
 const DEFAULT_INSTRUCTION = new URL('../../../pipelines/prompts/execute.md', import.meta.url);
@@ -43,32 +45,50 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
   },
 
   async run(config, context) {
-    const repoRoot = await repositoryRoot(context.root, context.signal);
-    const worktree = await ScratchWorktree.create({
-      repoRoot,
-      projectRoot: context.root,
-      stateDir: context.stateDir,
-      node: context.node,
-      link: config.link,
-      signal: context.signal,
-    });
-    let keepWorktree = false;
+    // Taken before anything is awaited: the order in which the scheduler started the nodes.
+    const queue = mergeQueueFor(context.root);
+    const ticket = queue.ticket();
     try {
-      for (const command of config.setup) await runOrFail(command, 'setup', worktree, context);
-      const usage = await workUntilVerified(config, context, worktree);
-      const patch = await worktree.diff(context.signal);
-      const patchFile = join(context.root, config.output);
-      writeFileAtomic(patchFile, patch);
-      const files = await patchedFiles(patchFile, repoRoot, context.signal);
-      const applied = await applyPatch(patchFile, repoRoot, context.signal);
-      context.onOutput('stdout', describeApplied(applied, files));
-      return { ...usage, filesChanged: files.length };
-    } catch (error) {
-      // The agent's unverified work stays for the user to inspect.
-      if (error instanceof VerifyFailure) keepWorktree = true;
-      throw error;
+      const repoRoot = await repositoryRoot(context.root, context.signal);
+      await sweepOnce(repoRoot, context.stateDir);
+      const snapshot = (): Promise<ScratchWorktree> =>
+        ScratchWorktree.create({ repoRoot, projectRoot: context.root, stateDir: context.stateDir, node: context.node, link: config.link, signal: context.signal });
+      // A change landed while the snapshot was being taken may be missing from it: counted as landed after.
+      const landedBefore = queue.landed;
+      const worktree = await snapshot();
+      let keepWorktree = false;
+      let usage: RunMetrics;
+      let patch: Buffer;
+      try {
+        for (const command of config.setup) await runOrFail(command, 'setup', worktree, context);
+        usage = await workUntilVerified(config, context, worktree);
+        patch = await worktree.diff(context.signal);
+      } catch (error) {
+        // The agent's unverified work stays for the user to inspect.
+        if (error instanceof VerifyFailure) keepWorktree = true;
+        throw error;
+      } finally {
+        if (!keepWorktree || context.signal.aborted) await worktree.remove();
+      }
+      // One change at a time reaches the user's tree, in the order the nodes started.
+      await queue.turn(ticket);
+      const landing = await landChange(patch, {
+        patchFile: join(context.root, config.output),
+        othersLanded: queue.landed > landedBefore,
+        repoRoot,
+        context,
+        snapshot,
+        verify: (tree) => verify(config, context, tree),
+        rework: async (tree, why) => {
+          for (const command of config.setup) await runOrFail(command, 'setup', tree, context);
+          return workUntilVerified(config, context, tree, why);
+        },
+      });
+      if (landing.how !== 'empty' && landing.how !== 'already-applied') queue.landed++;
+      context.onOutput('stdout', describeLanding(landing));
+      return addUsage({ ...usage, filesChanged: landing.files.length }, landing.rework);
     } finally {
-      if (!keepWorktree || context.signal.aborted) await worktree.remove();
+      queue.done(ticket);
     }
   },
 
@@ -78,26 +98,38 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
     const repoRoot = await repositoryRoot(context.root, context.signal);
     const patchFile = join(context.root, config.output);
     const applied = await applyPatch(patchFile, repoRoot, context.signal, { node: context.node });
-    context.onOutput('stdout', describeApplied(applied, await patchedFiles(patchFile, repoRoot, context.signal)));
+    context.onOutput('stdout', describeLanding({ how: applied, files: await patchedFiles(patchFile, repoRoot, context.signal) }));
   },
 };
 
-/** The change never passed verification: the node fails, the worktree is kept. */
-class VerifyFailure extends NodeFailure {}
+
+const swept = new Map<string, Promise<void>>();
+
+/** Leftover worktrees go before this build's first execute node makes its own (once per build). */
+function sweepOnce(repoRoot: string, stateDir: string): Promise<void> {
+  let sweeping = swept.get(stateDir);
+  if (!sweeping) {
+    sweeping = ScratchWorktree.removeLeftovers(repoRoot, stateDir);
+    swept.set(stateDir, sweeping);
+  }
+  return sweeping;
+}
 
 /**
  * Runs the agent, then the verify commands, until they pass or the
  * attempts run out. Returns what the calls cost, or throws when the change
  * never passed (the worktree is kept for the user to inspect).
  */
-async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext, worktree: ScratchWorktree): Promise<RunMetrics> {
+async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext, worktree: ScratchWorktree, rework?: string): Promise<RunMetrics> {
   const provider = await createProvider(config.provider);
-  const basePrompt = agentPrompt(config, context);
+  // A rework (the change no longer fits the tree) is one more attempt, told why.
+  const basePrompt = rework === undefined ? agentPrompt(config, context) : `${agentPrompt(config, context)}\n${reworkNote(rework)}`;
+  const attempts = rework === undefined ? config.attempts : 1;
   const usage: Required<Pick<Usage, 'totalTokens' | 'costUsd' | 'turns'>> = { totalTokens: 0, costUsd: 0, turns: 0 };
   let failure = '';
-  for (let attempt = 1; attempt <= config.attempts; attempt++) {
-    const prompt = failure === '' ? basePrompt : `${basePrompt}\n${retryNote(attempt, config.attempts, failure)}`;
-    context.onProgress(`attempt ${attempt}/${config.attempts}: ${config.provider.name} is working`);
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const prompt = failure === '' ? basePrompt : `${basePrompt}\n${retryNote(attempt, attempts, failure)}`;
+    context.onProgress(`attempt ${attempt}/${attempts}: ${config.provider.name} is working`);
     try {
       const answer = await provider.generate(prompt, {
         signal: context.signal,
@@ -120,7 +152,7 @@ async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext,
     context.onOutput('stdout', `[attempt ${attempt}] verification failed\n`);
   }
   throw new VerifyFailure(
-    `the agent could not make the verify commands pass in ${config.attempts} attempt${config.attempts === 1 ? '' : 's'}; your working tree is untouched. Its work is in ${worktree.path}. Last verify output:\n${failure}`,
+    `the agent could not make the verify commands pass in ${attempts} attempt${attempts === 1 ? '' : 's'}${rework === undefined ? '' : ' (a rework: its first change no longer fitted your tree)'}; your working tree holds only complete changes. Its work is in ${worktree.path} (until the next build). Last verify output:\n${failure}`,
   );
 }
 
@@ -178,10 +210,34 @@ function readDefaultInstruction(): string {
   return defaultInstruction;
 }
 
-function describeApplied(applied: 'applied' | 'already-applied' | 'empty', files: readonly string[]): string {
-  if (applied === 'empty') return 'the agent changed no file\n';
-  const list = files.map((file) => `  ${file}`).join('\n');
-  return `${applied === 'applied' ? 'applied the change to' : 'the change was already in'} your working tree:\n${list}\n`;
+function describeLanding(landing: Landing): string {
+  if (landing.how === 'empty') return 'the agent changed no file\n';
+  const list = landing.files.map((file) => `  ${file}`).join('\n');
+  const how: Record<Exclude<Landing['how'], 'empty'>, string> = {
+    applied: 'applied the change to',
+    'already-applied': 'the change was already in',
+    merged: 'merged the change, three ways, with what landed first, into',
+    reworked: 'applied the reworked change to',
+  };
+  return `${how[landing.how]} your working tree:\n${list}\n`;
+}
+
+function reworkNote(why: string): string {
+  return [
+    'Your change for this plan was made on an earlier snapshot of the project, and it no longer fits the working tree:',
+    why,
+    'The working tree now includes that other change: keep it, and carry out the plan again on top of it.',
+  ].join('\n');
+}
+
+/** What the first work and a rework cost together. */
+function addUsage(first: RunMetrics, rework: RunMetrics | undefined): RunMetrics {
+  if (!rework) return first;
+  const sum: RunMetrics = { ...first };
+  for (const [key, value] of Object.entries(rework)) {
+    if (typeof value === 'number') sum[key] = Number(sum[key] ?? 0) + value;
+  }
+  return sum;
 }
 
 function firstLines(text: string, count: number): string {

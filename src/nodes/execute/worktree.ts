@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { git, gitSucceeds } from './git.js';
 
 /**
@@ -21,7 +21,33 @@ export class ScratchWorktree {
     readonly prefix: string,
     /** Linked paths, relative to the repository: never part of the change. */
     private readonly linked: string[],
+    /** The file under .spx/ that says this worktree exists, until it is removed. */
+    private readonly record: string,
   ) {}
+
+  /**
+   * Removes the worktrees an earlier build left (it was killed with -9, or
+   * kept one for the user to inspect a change that failed verification).
+   * Called before this build makes any: the project lock keeps other builds
+   * of the project out, so every recorded worktree is a leftover.
+   */
+  static async removeLeftovers(repoRoot: string, stateDir: string): Promise<void> {
+    const records = join(stateDir, 'execute', 'worktrees');
+    let names: string[];
+    try {
+      names = readdirSync(records);
+    } catch {
+      return;
+    }
+    const signal = new AbortController().signal;
+    for (const name of names) {
+      const path = readFileSync(join(records, name), 'utf8');
+      await gitSucceeds(['worktree', 'remove', '--force', path], { cwd: repoRoot, signal });
+      rmSync(path, { recursive: true, force: true });
+      rmSync(join(records, name), { force: true });
+    }
+    await gitSucceeds(['worktree', 'prune'], { cwd: repoRoot, signal });
+  }
 
   /** The project root inside the worktree: where the agent and verify commands run. */
   get projectDir(): string {
@@ -62,7 +88,12 @@ export class ScratchWorktree {
     // Outside the project: a worktree inside it would be found by the
     // project's own globs and test runners (node --test searches dot
     // directories), and a kept one would be run as a second copy.
-    const path = mkdtempSync(join(tmpdir(), `spx-${node}-`));
+    const path = mkdtempSync(join(tmpdir(), `spx-${node.replace(':', '-')}-`));
+    // Recorded before git knows of it: a kill at any moment leaves a record to sweep, not a stray worktree.
+    const records = join(stateDir, 'execute', 'worktrees');
+    mkdirSync(records, { recursive: true });
+    const record = join(records, basename(path));
+    writeFileSync(record, path);
     await git(['worktree', 'add', '--detach', path, base], { cwd: repoRoot, signal });
     const linked: string[] = [];
     for (const link of options.link) {
@@ -73,7 +104,7 @@ export class ScratchWorktree {
       symlinkSync(source, target);
       linked.push(join(prefix, link.replace(/\/$/, '')));
     }
-    return new ScratchWorktree(repoRoot, path, base, prefix, linked);
+    return new ScratchWorktree(repoRoot, path, base, prefix, linked, record);
   }
 
   /** Everything the agent changed since the snapshot, as a binary-safe patch relative to the repository. */
@@ -104,6 +135,7 @@ export class ScratchWorktree {
     await gitSucceeds(['worktree', 'remove', '--force', this.path], { cwd: this.repoRoot, signal });
     rmSync(this.path, { recursive: true, force: true });
     await gitSucceeds(['worktree', 'prune'], { cwd: this.repoRoot, signal });
+    rmSync(this.record, { force: true });
   }
 }
 
