@@ -21,7 +21,7 @@ export const promptKind: NodeKindHandler<PromptNodeConfig> = {
     };
   },
 
-  selectInputs(config) {
+  async selectInputs(config) {
     return instructionFiles(config);
   },
 

@@ -59,7 +59,7 @@ export async function build(
   await loadHandlers(order.map((node) => pipeline.config.nodes[node]!.kind));
   const dependents = graph.dependentsWithin(order);
   const resolver = new InputResolver(pipeline.root, GlobCache.load(pipeline.root, options.stateDir));
-  const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env, stateDir: options.stateDir };
+  const evaluation: EvaluationContext = { pipeline, state, statCache, resolver, env: options.env, stateDir: options.stateDir, signal: options.signal };
   const runner: NodeRunnerContext = {
     pipeline,
     stateDir: options.stateDir,
@@ -118,7 +118,7 @@ export async function build(
     }
   };
 
-  const decide = (node: string): void => {
+  const decide = async (node: string): Promise<void> => {
     const config = pipeline.config.nodes[node]!;
     const blocker = graph.dependencies(node).find((d) => BLOCKING.has(outcomes.get(d)!));
     if (blocker) {
@@ -130,12 +130,12 @@ export async function build(
     // node's own reasons (judged against the upstream's recorded output).
     const staleNeeds = config.needs.filter((d) => outcomes.get(d) === 'stale');
     if (staleNeeds.length > 0) {
-      const own = evaluateNode(node, evaluation, false).reasons;
+      const own = (await evaluateNode(node, evaluation, false)).reasons;
       emit({ type: 'stale', node, reasons: [...own, ...staleNeeds.map((d) => `"${d}" would run first (its output may change)`)], cached: false });
       return finish(node, 'stale');
     }
     const forced = options.force === 'all' || options.force.has(node);
-    const result = evaluateNode(node, evaluation, forced);
+    const result = await evaluateNode(node, evaluation, forced);
     if (result.fresh) {
       // In a dry run too: the state is then read-only, and dependents must
       // see the edit to be judged as the real build will judge them.
@@ -152,9 +152,19 @@ export async function build(
     toRun.push({ node, evaluation: result });
   };
 
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
+    // One node is decided at a time, in order, as when deciding was synchronous.
+    let deciding = false;
     const pump = (): void => {
-      while (ready.length > 0) decide(ready.shift()!);
+      if (deciding) return;
+      if (ready.length > 0) {
+        deciding = true;
+        decide(ready.shift()!).then(() => {
+          deciding = false;
+          pump();
+        }, reject);
+        return;
+      }
       while (toRun.length > 0 && active < options.jobs && !stopping && !options.signal.aborted) {
         const { node, evaluation: result } = toRun.shift()!;
         active++;

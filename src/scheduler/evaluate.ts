@@ -45,6 +45,8 @@ export interface EvaluationContext {
   resolver: InputResolver;
   env: NodeJS.ProcessEnv;
   stateDir: string;
+  /** The build's: stops what a kind runs to select its inputs. */
+  signal: AbortSignal;
 }
 
 /**
@@ -52,7 +54,7 @@ export interface EvaluationContext {
  * outputs of the nodes it needs (which must have finished), and compares it
  * with spx.lock. Reads no file whose stats the stat cache vouches for.
  */
-export function evaluateNode(node: string, context: EvaluationContext, forced: boolean): Evaluation {
+export async function evaluateNode(node: string, context: EvaluationContext, forced: boolean): Promise<Evaluation> {
   const { pipeline, state, statCache, resolver } = context;
   const config = pipeline.config.nodes[node]!;
 
@@ -73,13 +75,14 @@ export function evaluateNode(node: string, context: EvaluationContext, forced: b
   let selected: string[] = [];
   if (handler.selectInputs) {
     try {
-      selected = handler.selectInputs(config, {
+      selected = await handler.selectInputs(config, {
         root: pipeline.root,
         resolver,
         recorded: (name) => state.get(name),
         stateDir: context.stateDir,
         hashFile,
         leftOut: note,
+        signal: context.signal,
       });
       const declared = new Set(inputFiles);
       inputFiles.push(...selected.filter((file) => !declared.has(file)));

@@ -13,7 +13,7 @@ import { applyPatch, patchedFiles } from './patch.js';
 import { ScratchWorktree } from './worktree.js';
 
 /** How much of a failing setup or verify run the agent and the user are shown. */
-const VERIFY_OUTPUT_TAIL = 8000;
+const OUTPUT_TAIL = 8000;
 
 /**
  * `execute`: a coding agent carries out the approved plan in a scratch
@@ -32,7 +32,7 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
     };
   },
 
-  selectInputs(config) {
+  async selectInputs(config) {
     return instructionFiles(config);
   },
 
@@ -144,7 +144,7 @@ async function runInWorktree(command: string, what: 'setup' | 'verify', worktree
   const result = await runShellCommand(command, { cwd: worktree.projectDir, signal: context.signal, onOutput: (_stream, text) => (output += text) });
   if (result.interrupted) throw new NodeFailure('interrupted');
   if (result.exitCode === 0) return undefined;
-  return `$ ${command}\n${output.slice(-VERIFY_OUTPUT_TAIL)}\n(${describeExit(result)})`;
+  return `$ ${command}\n${output.slice(-OUTPUT_TAIL)}\n(${describeExit(result)})`;
 }
 
 function agentPrompt(config: ExecuteNodeConfig, context: RunContext): string {
