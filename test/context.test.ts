@@ -118,7 +118,7 @@ describe('context selection, one selector at a time', () => {
     // context node is being selected; a synchronous command would block spx
     // until it gave up.
     const waiter = [
-      'for i in $(seq 100); do',
+      'for i in $(seq 200); do',
       '  if grep -qs sleeper .spx/journal.jsonl spx.lock; then echo README.md; exit 0; fi',
       '  sleep 0.05',
       'done',
