@@ -113,6 +113,38 @@ describe('context selection, one selector at a time', () => {
     expect(bundled(project).sort()).toEqual(['README.md', 'lib/c.ts', 'src/a.ts']);
   });
 
+  it('fromCommand runs without holding up the build: a node that ends meanwhile is recorded while the command waits', async () => {
+    // The command waits for spx to record "sleeper", which ends while the
+    // context node is being selected; a synchronous command would block spx
+    // until it gave up.
+    const waiter = [
+      'for i in $(seq 200); do',
+      '  if grep -qs sleeper .spx/journal.jsonl spx.lock; then echo README.md; exit 0; fi',
+      '  sleep 0.05',
+      'done',
+      'echo src/a.ts',
+      '',
+    ].join('\n');
+    const project = gitProject(
+      { ...SOURCES, 'wait-for-sleeper.sh': waiter },
+      `version: 1
+nodes:
+  first:
+    kind: run
+    command: echo nothing > first.md
+    outputs: [first.md]
+  sleeper:
+    kind: run
+    command: sleep 1
+  context:
+    kind: context
+    files: { fromOutput: first, fromCommand: "sh wait-for-sleeper.sh" }
+`,
+    );
+    await build(project);
+    expect(bundled(project)).toEqual(['README.md']);
+  });
+
   it('fromOutput adds the files a plan names, after building the plan', async () => {
     const plan = [
       '# AI-PLAN',

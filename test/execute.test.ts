@@ -292,6 +292,22 @@ describe('execute: a verified change reaches the tree', () => {
   });
 });
 
+describe('execute: setup', () => {
+  it('fails before the agent is called when a setup command fails, showing the command, its output and its exit', async () => {
+    const project = gitProject({ execute: '    setup: ["echo SETUP-SAID-THIS && exit 4"]' });
+    const agent = new StandInAgent({ edits: [GOOD] });
+    const result = await build(project, agent);
+    expect(result.code, printed(result)).toBe(1);
+    expect(agent.calls()).toEqual([]);
+    expect(printed(result)).toContain('a setup command failed in the worktree:');
+    expect(printed(result)).toContain('$ echo SETUP-SAID-THIS && exit 4');
+    expect(printed(result)).toContain('SETUP-SAID-THIS\n');
+    expect(printed(result)).toContain('(exited with code 4)');
+    expect(project.exists(PATCH)).toBe(false);
+    expectNoWorktree(project, agent);
+  });
+});
+
 describe('execute: what the snapshot holds', () => {
   it('leaves out a repository nested in the tree that has no commit yet, instead of failing', async () => {
     const project = gitProject();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BuildState, buildInMemory, FakeRunner, MemoryFiles, pipelineFrom } from './helpers/memory-build.js';
+import { walk, type Outcome } from '../src/scheduler/walk.js';
 
 // The scheduler's rules pinned in memory, ninja's way (build_test.cc): the
 // real walk, policies and fingerprints, over a map of files and a fake
@@ -198,5 +199,20 @@ describe('a dry run', () => {
     expect(summary.stale).toEqual(['a', 'b']);
     const stale = events.filter((event) => event.type === 'stale');
     expect(stale.map((event) => event.type === 'stale' && event.reasons)).toEqual([[{ reason: 'input-changed', file: 'x.txt' }], [{ reason: 'upstream-will-run', node: 'a' }]]);
+  });
+});
+
+describe('the walk itself', () => {
+  it('fails, rather than hanging or leaving an unhandled rejection, when a policy throws', async () => {
+    const graph = { order: ['a', 'b'], dependencies: (node: string) => (node === 'b' ? ['a'] : []), dependents: (node: string) => (node === 'a' ? ['b'] : []) };
+    const policy = {
+      decide: async (node: string) => {
+        if (node === 'b') throw new Error('a bug in a policy');
+        return 'fresh' as const;
+      },
+      settle: (_node: string, outcome: Outcome) => outcome,
+      notAttempted: () => undefined,
+    };
+    await expect(walk(graph, policy, { jobs: 1, keepGoing: false, signal: new AbortController().signal })).rejects.toThrow('a bug in a policy');
   });
 });

@@ -23,6 +23,8 @@ export interface SelectionContext {
    * warning when the node runs. One line; names shown with `displayName`.
    */
   leftOut(message: string): void;
+  /** Aborted on Ctrl-C / SIGTERM: a kind that runs a program to select must stop it. */
+  signal: AbortSignal;
 }
 
 /** What a node kind is given to do its work. */
@@ -61,8 +63,9 @@ export class NodeFailure extends Error {
 }
 
 /**
- * One node kind (`run` now; `context`, `spec`, `plan`, `execute` later):
- * what of its configuration enters the fingerprint, and how it runs.
+ * One node kind (`run`, `context`, `spec` and `plan`, `execute`; see
+ * registry.ts): what of its configuration enters the fingerprint, how it
+ * chooses its triggering files, and how it runs.
  */
 export interface NodeKindHandler<C extends NodeConfig = NodeConfig> {
   /** Every resolved setting that can change the output; never a secret. */
@@ -73,7 +76,7 @@ export interface NodeKindHandler<C extends NodeConfig = NodeConfig> {
    * Throwing a NodeFailure (a bad git ref, a failing command) makes the
    * node stale, and it fails with that message when it would run.
    */
-  selectInputs?(config: C, context: SelectionContext): string[] | Promise<string[]>;
+  selectInputs?(config: C, context: SelectionContext): Promise<string[]>;
   /** One line for the task list. */
   describe(config: C): string;
   run(config: C, context: RunContext): Promise<RunMetrics | void>;

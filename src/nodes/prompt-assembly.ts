@@ -1,4 +1,5 @@
 import { readProjectFile, RefusedFile } from '../files/project-boundary.js';
+import { layOutPrompt } from '../util/prompt-sections.js';
 import { NodeFailure } from './kind.js';
 
 /** One file placed in a prompt, and why it is there. */
@@ -11,9 +12,8 @@ export interface PromptSection {
 }
 
 /**
- * The instruction, then every file in a clearly delimited section that
- * names its path, so that the model can tell them apart and cite them.
- * The markers are unlikely in source code and easy to spot in a log.
+ * The instruction, then every file in a section labelled with its role and
+ * path (laid out as prompt-sections.ts says).
  *
  * A file named inside the project whose real path is outside (a committed
  * symlink to `~/.ssh/config`), or that is not a regular file, fails the
@@ -21,14 +21,13 @@ export interface PromptSection {
  * spx.yaml says it holds, and the model would answer without it.
  */
 export function assemblePrompt(instruction: string, sections: readonly PromptSection[], root: string): string {
-  const parts = [instruction.trim(), ''];
-  for (const section of sections) {
-    const label = `${section.role === 'input' ? 'input' : `${section.role} ${section.node}`}: ${section.path}`;
-    let content = readForPrompt(root, section.path, section.role === 'input' ? 'input' : `output of "${section.node}"`);
-    if (!content.endsWith('\n')) content += '\n';
-    parts.push(`<<<< BEGIN ${label} >>>>`, content + `<<<< END ${label} >>>>`, '');
-  }
-  return parts.join('\n');
+  return layOutPrompt(
+    instruction,
+    sections.map((section) => ({
+      label: `${section.role === 'input' ? 'input' : `${section.role} ${section.node}`}: ${section.path}`,
+      content: readForPrompt(root, section.path, section.role === 'input' ? 'input' : `output of "${section.node}"`),
+    })),
+  );
 }
 
 /** A file's text for a prompt; a refusal says which file and why, as a node failure. */

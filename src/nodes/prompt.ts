@@ -1,24 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PromptNodeConfig } from '../config/types.js';
 import { createProvider } from '../providers/create-provider.js';
 import { providerFingerprintSettings, ProviderError } from '../providers/provider.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { NodeFailure, type NodeKindHandler, type RunMetrics } from './kind.js';
-import { assemblePrompt, readForPrompt, type PromptSection } from './prompt-assembly.js';
-
-/** The default instructions ship with spx, beside the ready pipelines. */
-const DEFAULT_PROMPTS = new URL('../../pipelines/prompts/', import.meta.url);
-const defaultPromptCache = new Map<string, string>();
-
-function defaultPrompt(kind: PromptNodeConfig['kind']): string {
-  let text = defaultPromptCache.get(kind);
-  if (text === undefined) {
-    text = readFileSync(new URL(`${kind}.md`, DEFAULT_PROMPTS), 'utf8');
-    defaultPromptCache.set(kind, text);
-  }
-  return text;
-}
+import { inputsBesideInstruction, instructionFiles, instructionSetting, instructionText } from './instructions.js';
+import { assemblePrompt, type PromptSection } from './prompt-assembly.js';
 
 /**
  * `spec` and `plan`: an instruction plus the node's inputs, needed outputs
@@ -27,16 +15,14 @@ function defaultPrompt(kind: PromptNodeConfig['kind']): string {
 export const promptKind: NodeKindHandler<PromptNodeConfig> = {
   settings(config) {
     return {
-      // A prompt file enters through selectInputs (by content hash); an
-      // inline or default instruction enters here, as text.
-      instruction: config.promptFile === undefined ? (config.prompt ?? defaultPrompt(config.kind)) : { file: config.promptFile },
+      instruction: instructionSetting(config),
       provider: providerFingerprintSettings(config.provider),
       output: config.output,
     };
   },
 
-  selectInputs(config) {
-    return config.promptFile === undefined ? [] : [config.promptFile];
+  async selectInputs(config) {
+    return instructionFiles(config);
   },
 
   describe(config) {
@@ -45,9 +31,9 @@ export const promptKind: NodeKindHandler<PromptNodeConfig> = {
   },
 
   async run(config, context) {
-    const instruction = config.promptFile === undefined ? (config.prompt ?? defaultPrompt(config.kind)) : readForPrompt(context.root, config.promptFile, 'promptFile');
+    const instruction = instructionText(config, context.root);
     const sections: PromptSection[] = [
-      ...context.inputFiles.filter((file) => file !== config.promptFile).map((path) => ({ role: 'input' as const, path })),
+      ...inputsBesideInstruction(config, context.inputFiles).map((path) => ({ role: 'input' as const, path })),
       ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
     ];
     const prompt = assemblePrompt(instruction, sections, context.root);

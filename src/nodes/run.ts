@@ -1,4 +1,5 @@
 import type { RunNodeConfig } from '../config/types.js';
+import { describeExit } from '../util/child-process.js';
 import { runShellCommand } from '../util/shell.js';
 import { NodeFailure, type NodeKindHandler } from './kind.js';
 
@@ -22,9 +23,6 @@ export const runKind: NodeKindHandler<RunNodeConfig> = {
       onOutput: context.onOutput,
     });
     if (result.interrupted) throw new NodeFailure('interrupted');
-    if (result.exitCode !== 0) {
-      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-      throw new NodeFailure(`command ${how}: ${config.command}`);
-    }
+    if (result.exitCode !== 0) throw new NodeFailure(`command ${describeExit(result)}: ${config.command}`);
   },
 };

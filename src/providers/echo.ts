@@ -1,4 +1,5 @@
 import { hashBytes } from '../util/hash.js';
+import { parsePrompt } from '../util/prompt-sections.js';
 import type { Answer, Provider } from './provider.js';
 
 /**
@@ -8,8 +9,7 @@ import type { Answer, Provider } from './provider.js';
  */
 export class EchoProvider implements Provider {
   async generate(prompt: string): Promise<Answer> {
-    const sections = [...prompt.matchAll(/^<<<< BEGIN (.+) >>>>$/gm)].map((match) => match[1]!);
-    const instruction = prompt.split('\n<<<< BEGIN ')[0]!.trim();
+    const { instruction, labels } = parsePrompt(prompt);
     const text = [
       '<!-- spx echo provider: offline rehearsal. No model was called; this is not a real answer. -->',
       '# Rehearsal answer (echo provider)',
@@ -22,7 +22,7 @@ export class EchoProvider implements Provider {
       '',
       '## Sections received',
       '',
-      ...(sections.length > 0 ? sections.map((section) => `- ${section}`) : ['- (none)']),
+      ...(labels.length > 0 ? labels.map((label) => `- ${label}`) : ['- (none)']),
       '',
     ].join('\n');
     return { text, usage: {} };

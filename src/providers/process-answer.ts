@@ -1,4 +1,4 @@
-import type { ProcessResult } from '../util/child-process.js';
+import { describeExit, type ProcessResult } from '../util/child-process.js';
 import { ProviderError } from './provider.js';
 
 /** How much of a failing CLI's stderr is shown. */
@@ -12,10 +12,7 @@ export function checkResult(result: ProcessResult, program: string, config: { na
   }
   if (result.spawnError) throw new ProviderError(`provider "${config.name}": could not start "${program}": ${result.spawnError.message}`);
   if (result.timedOut) throw new ProviderError(`provider "${config.name}": "${program}" gave no answer within ${config.timeout}s (the provider's timeout)`);
-  if (result.exitCode !== 0) {
-    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-    throw new ProviderError(`provider "${config.name}": "${program}" ${how}${stderrTail(result.stderr)}`);
-  }
+  if (result.exitCode !== 0) throw new ProviderError(`provider "${config.name}": "${program}" ${describeExit(result)}${stderrTail(result.stderr)}`);
   // An agent's work is the files it changed; what it says is optional.
   if (result.stdout.trim() === '' && !options.agent) throw new ProviderError(`provider "${config.name}": "${program}" printed no answer${stderrTail(result.stderr)}`);
   return result.stdout;

@@ -15,7 +15,6 @@ type Settled =
 
 // listr2's wrapper type is generic over its renderers; this file only sets
 // titles and output, which every renderer supports.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Task = ListrTaskWrapper<unknown, any, any>;
 
 /** What listr2 writes when it ends, to undo its hiding of the cursor. */

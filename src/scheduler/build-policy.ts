@@ -24,7 +24,8 @@ export class BuildPolicy implements WalkPolicy {
     private readonly seams: BuildSeams,
     private readonly emit: EventSink,
   ) {
-    this.evaluation = { pipeline, state, files: seams.files, env: options.env, stateDir: options.stateDir };
+    // The build's signal stops what a kind runs to select its inputs (a fromCommand).
+    this.evaluation = { pipeline, state, files: seams.files, env: options.env, stateDir: options.stateDir, signal: options.signal };
   }
 
   async decide(node: string, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome | Job> {

@@ -43,6 +43,8 @@ export interface EvaluationContext {
   files: ProjectFiles;
   env: NodeJS.ProcessEnv;
   stateDir: string;
+  /** The build's: stops what a kind runs to select its inputs. */
+  signal: AbortSignal;
 }
 
 /**
@@ -78,6 +80,7 @@ export async function evaluateNode(node: string, context: EvaluationContext, for
         stateDir: context.stateDir,
         hashFile,
         leftOut: note,
+        signal: context.signal,
       });
       const declared = new Set(inputFiles);
       inputFiles.push(...selected.filter((file) => !declared.has(file)));

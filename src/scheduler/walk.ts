@@ -62,6 +62,8 @@ export async function walk(graph: WalkGraph, policy: WalkPolicy, options: WalkOp
   let active = 0;
   let stopping = false;
   let wake: () => void = () => {};
+  // A policy or job that throws (a bug, not a node's failure) fails the whole walk, not an unhandled promise.
+  let fail: (error: unknown) => void = () => {};
 
   const finish = (node: string, result: Outcome): void => {
     const outcome = policy.settle(node, result);
@@ -83,19 +85,19 @@ export async function walk(graph: WalkGraph, policy: WalkPolicy, options: WalkOp
       return finish(node, 'skipped');
     }
     deciding++;
-    void policy.decide(node, outcomes).then((decision) => {
+    policy.decide(node, outcomes).then((decision) => {
       deciding--;
       if (typeof decision === 'function') jobs.push({ node, job: decision });
       else finish(node, decision);
       pump();
-    });
+    }, fail);
   };
 
   const pump = (): void => {
     while (jobs.length > 0 && active < options.jobs && !stopping && !options.signal.aborted) {
       const { node, job } = jobs.shift()!;
       active++;
-      void job().then((outcome) => {
+      job().then((outcome) => {
         active--;
         if (outcome === 'interrupted') {
           // Said, like any node not built: a task list waits for every node's outcome.
@@ -105,13 +107,14 @@ export async function walk(graph: WalkGraph, policy: WalkPolicy, options: WalkOp
           finish(node, outcome);
         }
         pump();
-      });
+      }, fail);
     }
     if (deciding === 0 && active === 0 && (jobs.length === 0 || stopping || options.signal.aborted)) wake();
   };
 
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     wake = resolve;
+    fail = reject;
     options.signal.addEventListener('abort', pump, { once: true });
     for (const node of graph.order) if (waitingOn.get(node)!.size === 0) ready(node);
     pump();

@@ -15,7 +15,10 @@ export interface ProcessOptions {
 export interface ProcessResult {
   exitCode: number | undefined;
   signal: string | undefined;
+  /** Decoded as UTF-8. */
   stdout: string;
+  /** As written: for output that need not be UTF-8 (file names from git). */
+  stdoutBytes: Buffer;
   stderr: string;
   interrupted: boolean;
   timedOut: boolean;
@@ -51,7 +54,7 @@ export function killEveryGroup(): void {
  */
 export async function runProcess(file: string, args: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
   const { execa } = await import('execa');
-  const empty = { stdout: '', stderr: '', timedOut: false, spawnError: undefined };
+  const empty = { stdout: '', stdoutBytes: Buffer.alloc(0), stderr: '', timedOut: false, spawnError: undefined };
   if (options.signal.aborted) return { ...empty, exitCode: undefined, signal: undefined, interrupted: true };
   const child = execa(file, args, {
     cwd: options.cwd,
@@ -63,6 +66,7 @@ export async function runProcess(file: string, args: readonly string[], options:
     reject: false,
     stripFinalNewline: false,
     buffer: options.buffer ?? true,
+    encoding: 'buffer',
     maxBuffer: 256 * 1024 * 1024,
   });
   if (child.pid !== undefined) liveGroups.add(child.pid);
@@ -88,11 +92,13 @@ export async function runProcess(file: string, args: readonly string[], options:
   try {
     const result = await child;
     const spawnError = result.failed && result.exitCode === undefined && !result.signal ? (result.cause as NodeJS.ErrnoException | undefined) : undefined;
+    const stdoutBytes = Buffer.from(result.stdout ?? []);
     return {
       exitCode: result.exitCode,
       signal: result.signal ?? undefined,
-      stdout: String(result.stdout ?? ''),
-      stderr: String(result.stderr ?? ''),
+      stdout: stdoutBytes.toString('utf8'),
+      stdoutBytes,
+      stderr: Buffer.from(result.stderr ?? []).toString('utf8'),
       interrupted: options.signal.aborted,
       timedOut,
       spawnError,
@@ -106,6 +112,15 @@ export async function runProcess(file: string, args: readonly string[], options:
     if (options.signal.aborted || timedOut) signalGroup(child.pid, 'SIGKILL');
     if (child.pid !== undefined) liveGroups.delete(child.pid);
   }
+}
+
+/**
+ * How a program that did not succeed ended, for a message that goes on to
+ * name it: "was killed by SIGTERM", "exited with code 2", or why it never ran.
+ */
+export function describeExit(result: Pick<ProcessResult, 'exitCode' | 'signal' | 'spawnError'>): string {
+  if (result.spawnError) return `could not run (${result.spawnError.message})`;
+  return result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { loadPipeline } from '../../config/load.js';
 import { DEFAULT_PIPELINE, initProject } from '../../init/init-project.js';
 import { nextSteps } from '../../init/next-steps.js';
 import { UserError } from '../../util/errors.js';
+import { insideWorkTree } from '../../util/git.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { projectFile } from '../project.js';
@@ -59,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
   const gitignore = { created: 'created .gitignore, ignoring .spx/', added: 'added .spx/ to .gitignore', present: '.gitignore already ignores .spx/' }[result.gitignore];
   console.log(`spx init: wrote ${result.written.join(' and ')} (the ${pipeline} pipeline); ${gitignore}`);
   console.log(`editors check ${result.written[0]} against ${result.schema}`);
-  if (!insideGitWorkTree(root)) {
+  if (!(await insideWorkTree(root, new AbortController().signal))) {
     console.log('note: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
   }
   // Loading what was written checks it, and tells which keys and programs its providers need.
@@ -67,9 +67,4 @@ export async function run(args: string[]): Promise<number> {
   const cd = path.relative(process.cwd(), root);
   console.log(`\n${nextSteps(config, cd === '' ? {} : { cd })}`);
   return EXIT.ok;
-}
-
-function insideGitWorkTree(directory: string): boolean {
-  const result = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: directory, stdio: 'ignore' });
-  return result.status === 0;
 }

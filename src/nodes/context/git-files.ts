@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { decodeName, displayName } from '../../files/file-name.js';
 import type { InputResolver } from '../../files/input-resolver.js';
+import { describeExit, type ProcessResult } from '../../util/child-process.js';
+import { runGit } from '../../util/git.js';
 import { NodeFailure } from '../kind.js';
 
 /** What git knows of the project's files, paths relative to the project root. */
@@ -24,20 +25,18 @@ export interface GitFiles {
  * this is how a selection leaves out ignored files without parsing
  * .gitignore itself.
  */
-export function gitFiles(root: string, resolver: InputResolver): GitFiles | undefined {
-  return resolver.memo('context:git-ls-files', () => listGitFiles(root));
+export function gitFiles(root: string, resolver: InputResolver, signal: AbortSignal): Promise<GitFiles | undefined> {
+  return resolver.memo('context:git-ls-files', () => listGitFiles(root, signal));
 }
 
-function listGitFiles(root: string): GitFiles | undefined {
-  let out: Buffer;
-  try {
-    // -t tags each path: H tracked, R deleted (listed again by -d), ? untracked.
-    // -z: paths as they are, not quoted, whatever bytes they hold.
-    out = gitBytes(root, ['ls-files', '-z', '-t', '--cached', '--others', '--deleted', '--exclude-standard']);
-  } catch {
-    // Not a work tree, or no git at all: the caller walks the directory instead.
-    return undefined;
-  }
+async function listGitFiles(root: string, signal: AbortSignal): Promise<GitFiles | undefined> {
+  // -t tags each path: H tracked, R deleted (listed again by -d), ? untracked.
+  // -z: paths as they are, not quoted, whatever bytes they hold.
+  const result = await runGit(['ls-files', '-z', '-t', '--cached', '--others', '--deleted', '--exclude-standard'], { cwd: root, signal });
+  if (result.interrupted) throw new NodeFailure('interrupted');
+  // Not a work tree, or no git at all: the caller walks the directory instead.
+  if (result.exitCode !== 0) return undefined;
+  const out = result.stdoutBytes;
   const tracked = new Set<string>();
   const untracked = new Set<string>();
   const deleted = new Set<string>();
@@ -81,27 +80,17 @@ function* entries(out: Buffer): Generator<{ entry: string; bytes?: Buffer }> {
  * the caller's to add. Paths relative to the root, which may be a
  * subdirectory of the repository.
  */
-export function changedSince(root: string, ref: string, resolver: InputResolver): ReadonlySet<string> {
-  return resolver.memo(`context:changed-since:${ref}`, () => {
-    try {
-      const out = git(root, ['diff', '--name-only', '-z', '--no-renames', '--relative', '--merge-base', ref, '--']);
-      return new Set(out.split('\0').filter((path) => path !== ''));
-    } catch (error) {
-      throw new NodeFailure(`files.changedSince: git cannot compare with "${ref}": ${gitMessage(error)}`);
-    }
+export function changedSince(root: string, ref: string, resolver: InputResolver, signal: AbortSignal): Promise<ReadonlySet<string>> {
+  return resolver.memo(`context:changed-since:${ref}`, async () => {
+    const result = await runGit(['diff', '--name-only', '-z', '--no-renames', '--relative', '--merge-base', ref, '--'], { cwd: root, signal });
+    if (result.interrupted) throw new NodeFailure('interrupted');
+    if (result.exitCode !== 0) throw new NodeFailure(`files.changedSince: git cannot compare with "${ref}": ${gitComplaint(result)}`);
+    return new Set(result.stdout.split('\0').filter((path) => path !== ''));
   });
 }
 
-function git(cwd: string, args: string[]): string {
-  return gitBytes(cwd, args).toString('utf8');
-}
-
-function gitBytes(cwd: string, args: string[]): Buffer {
-  return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
-}
-
-function gitMessage(error: unknown): string {
-  const stderr = (error as { stderr?: Buffer | string }).stderr?.toString();
-  const first = stderr?.split('\n').find((line) => line.trim() !== '');
-  return first?.replace(/^fatal: /, '') ?? (error as Error).message;
+/** git's first line on stderr, without its "fatal: ", or how it ended when it said nothing. */
+function gitComplaint(result: ProcessResult): string {
+  const first = result.stderr.split('\n').find((line) => line.trim() !== '');
+  return first?.replace(/^fatal: /, '') ?? `git ${describeExit(result)}`;
 }

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { ContextNodeConfig } from '../../config/types.js';
 import { displayName } from '../../files/file-name.js';
 import { globMatcher, notUtf8Message, type InputResolver, type LeftOut } from '../../files/input-resolver.js';
 import { ProjectBoundary } from '../../files/project-boundary.js';
+import { describeExit, runProcess } from '../../util/child-process.js';
 import { NodeFailure, type SelectionContext } from '../kind.js';
 import { ContentCache } from './content-cache.js';
 import { changedSince, gitFiles, type GitFiles } from './git-files.js';
@@ -27,10 +27,10 @@ import { pathLikeWords, projectPath } from './mentioned-paths.js';
  * (and the fromOutput documents) and only when the stat cache reports a new
  * hash; git runs once per build.
  */
-export function selectFiles(config: ContextNodeConfig, context: SelectionContext): string[] {
-  const { root, resolver } = context;
+export async function selectFiles(config: ContextNodeConfig, context: SelectionContext): Promise<string[]> {
+  const { root, resolver, signal } = context;
   const { files } = config;
-  const git = files.gitignore || files.changedSince !== undefined ? gitFiles(root, resolver) : undefined;
+  const git = files.gitignore || files.changedSince !== undefined ? await gitFiles(root, resolver, signal) : undefined;
   const project = files.gitignore && git ? listedByGit(git, context.leftOut) : walked(resolver, context.leftOut);
 
   const include = files.include.filter((glob) => !glob.startsWith('!'));
@@ -54,7 +54,7 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
   let base = include.length === 0 ? [] : project.matching(include, leftOut).filter((file) => !leftOut(file));
   if (files.changedSince !== undefined) {
     if (!git) throw new NodeFailure(`files.changedSince needs a git work tree, and ${root} is not in one`);
-    const changed = changedSince(root, files.changedSince, resolver);
+    const changed = await changedSince(root, files.changedSince, resolver, signal);
     // A file git does not track is not in the ref either: it changed.
     base = base.filter((file) => changed.has(file) || !git.tracked.has(file));
   }
@@ -68,7 +68,7 @@ export function selectFiles(config: ContextNodeConfig, context: SelectionContext
   }
 
   const named = [
-    ...(files.fromCommand === undefined ? [] : commandPaths(files.fromCommand, root, resolver)),
+    ...(files.fromCommand === undefined ? [] : await commandPaths(files.fromCommand, context)),
     ...(files.fromOutput === undefined ? [] : mentionedPaths(files.fromOutput, context, cache!)),
   ];
   const added = named.filter((file) => project.admits(file) && !leftOut(file) && exists(file));
@@ -121,18 +121,16 @@ function spxOwnFiles(config: ContextNodeConfig): (file: string) => boolean {
     outputs.some((output) => file === output || file.startsWith(`${output}/`));
 }
 
-function commandPaths(command: string, root: string, resolver: InputResolver): string[] {
-  return resolver.memo(`context:from-command:${command}`, () => {
-    let out: string;
-    try {
-      out = execFileSync('sh', ['-c', command], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-    } catch (error) {
-      const { status, signal, stderr } = error as { status?: number | null; signal?: string | null; stderr?: string };
-      const how = signal ? `was killed by ${signal}` : typeof status === 'number' ? `exited with code ${status}` : `could not run (${(error as Error).message})`;
-      const detail = typeof stderr === 'string' && stderr.trim() !== '' ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
-      throw new NodeFailure(`files.fromCommand ${how}: ${command}${detail}`);
+function commandPaths(command: string, { root, resolver, signal }: SelectionContext): Promise<string[]> {
+  return resolver.memo(`context:from-command:${command}`, async () => {
+    const result = await runProcess('/bin/sh', ['-c', command], { cwd: root, signal });
+    if (result.interrupted) throw new NodeFailure('interrupted');
+    if (result.exitCode !== 0) {
+      const stderr = result.stderr.trim();
+      const detail = stderr === '' ? '' : `: ${stderr.split('\n').slice(-3).join(' | ')}`;
+      throw new NodeFailure(`files.fromCommand ${describeExit(result)}: ${command}${detail}`);
     }
-    return out.split('\n').flatMap((line) => projectPath(line, root) ?? []);
+    return result.stdout.split('\n').flatMap((line) => projectPath(line, root) ?? []);
   });
 }
 

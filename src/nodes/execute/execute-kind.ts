@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecuteNodeConfig } from '../../config/types.js';
 import { createProvider } from '../../providers/create-provider.js';
 import { providerFingerprintSettings, ProviderError, type Usage } from '../../providers/provider.js';
+import { describeExit } from '../../util/child-process.js';
 import { runShellCommand } from '../../util/shell.js';
 import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from '../kind.js';
-import { assemblePrompt, readForPrompt, type PromptSection } from '../prompt-assembly.js';
+import { inputsBesideInstruction, instructionFiles, instructionSetting, instructionText } from '../instructions.js';
+import { assemblePrompt, type PromptSection } from '../prompt-assembly.js';
 import { repositoryRoot } from './git.js';
 import { landChange, type Landing } from './land-change.js';
 import { mergeQueueFor } from './merge-queue.js';
@@ -13,11 +14,8 @@ import { applyPatch, patchedFiles } from './patch.js';
 import { VerifyFailure } from './verify-failure.js';
 import { ScratchWorktree } from './worktree.js';
 
-const DEFAULT_INSTRUCTION = new URL('../../../pipelines/prompts/execute.md', import.meta.url);
-let defaultInstruction: string | undefined;
-
-/** How much of a failing verify run the agent and the user are shown. */
-const VERIFY_OUTPUT_TAIL = 8000;
+/** How much of a failing setup or verify run the agent and the user are shown. */
+const OUTPUT_TAIL = 8000;
 
 /**
  * `execute`: a coding agent carries out the approved plan in a scratch
@@ -27,7 +25,7 @@ const VERIFY_OUTPUT_TAIL = 8000;
 export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
   settings(config) {
     return {
-      instruction: config.promptFile === undefined ? (config.prompt ?? readDefaultInstruction()) : { file: config.promptFile },
+      instruction: instructionSetting(config),
       agent: providerFingerprintSettings(config.provider),
       // What counts as done is part of what the change will be.
       verify: config.verify,
@@ -36,8 +34,8 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
     };
   },
 
-  selectInputs(config) {
-    return config.promptFile === undefined ? [] : [config.promptFile];
+  async selectInputs(config) {
+    return instructionFiles(config);
   },
 
   describe(config) {
@@ -60,7 +58,7 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
       let usage: RunMetrics;
       let patch: Buffer;
       try {
-        for (const command of config.setup) await runOrFail(command, 'setup', worktree, context);
+        await setUp(config, worktree, context);
         usage = await workUntilVerified(config, context, worktree);
         patch = await worktree.diff(context.signal);
       } catch (error) {
@@ -80,7 +78,7 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
         snapshot,
         verify: (tree) => verify(config, context, tree),
         rework: async (tree, why) => {
-          for (const command of config.setup) await runOrFail(command, 'setup', tree, context);
+          await setUp(config, tree, context);
           return workUntilVerified(config, context, tree, why);
         },
       });
@@ -102,7 +100,6 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
   },
 };
 
-
 const swept = new Map<string, Promise<void>>();
 
 /** Leftover worktrees go before this build's first execute node makes its own (once per build). */
@@ -113,6 +110,13 @@ function sweepOnce(repoRoot: string, stateDir: string): Promise<void> {
     swept.set(stateDir, sweeping);
   }
   return sweeping;
+}
+
+async function setUp(config: ExecuteNodeConfig, worktree: ScratchWorktree, context: RunContext): Promise<void> {
+  for (const command of config.setup) {
+    const failure = await runInWorktree(command, 'setup', worktree, context);
+    if (failure !== undefined) throw new NodeFailure(`a setup command failed in the worktree:\n${failure}`);
+  }
 }
 
 /**
@@ -156,37 +160,33 @@ async function workUntilVerified(config: ExecuteNodeConfig, context: RunContext,
   );
 }
 
-/** '' when every verify command passed; otherwise the failing command and its output's tail. */
+/** '' when every verify command passed; otherwise the first failing one's failure. */
 async function verify(config: ExecuteNodeConfig, context: RunContext, worktree: ScratchWorktree): Promise<string> {
   for (const command of config.verify) {
-    let output = '';
-    context.onProgress(`verify: ${command}`);
-    const result = await runShellCommand(command, {
-      cwd: worktree.projectDir,
-      signal: context.signal,
-      onOutput: (_stream, text) => {
-        output += text;
-      },
-    });
-    if (result.interrupted) throw new NodeFailure('interrupted');
-    if (result.exitCode !== 0) return `$ ${command}\n${output.slice(-VERIFY_OUTPUT_TAIL)}\n(exit code ${result.exitCode ?? result.signal})`;
+    const failure = await runInWorktree(command, 'verify', worktree, context);
+    if (failure !== undefined) return failure;
   }
   return '';
 }
 
-async function runOrFail(command: string, what: string, worktree: ScratchWorktree, context: RunContext): Promise<void> {
+/**
+ * Runs a setup or verify command in the worktree: undefined when it passed,
+ * else the command, the tail of its output and how it ended.
+ */
+async function runInWorktree(command: string, what: 'setup' | 'verify', worktree: ScratchWorktree, context: RunContext): Promise<string | undefined> {
   let output = '';
   context.onProgress(`${what}: ${command}`);
-  const result = await runShellCommand(command, { cwd: worktree.projectDir, signal: context.signal, onOutput: (_s, text) => (output += text) });
+  const result = await runShellCommand(command, { cwd: worktree.projectDir, signal: context.signal, onOutput: (_stream, text) => (output += text) });
   if (result.interrupted) throw new NodeFailure('interrupted');
-  if (result.exitCode !== 0) throw new NodeFailure(`${what} command failed in the worktree: ${command}\n${output.slice(-VERIFY_OUTPUT_TAIL)}`);
+  if (result.exitCode === 0) return undefined;
+  return `$ ${command}\n${output.slice(-OUTPUT_TAIL)}\n(${describeExit(result)})`;
 }
 
 function agentPrompt(config: ExecuteNodeConfig, context: RunContext): string {
-  const instruction = config.promptFile === undefined ? (config.prompt ?? readDefaultInstruction()) : readForPrompt(context.root, config.promptFile, 'promptFile');
+  const instruction = instructionText(config, context.root);
   const sections: PromptSection[] = [
     ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
-    ...context.inputFiles.filter((file) => file !== config.promptFile).map((path) => ({ role: 'input' as const, path })),
+    ...inputsBesideInstruction(config, context.inputFiles).map((path) => ({ role: 'input' as const, path })),
   ];
   const verification =
     config.verify.length === 0
@@ -203,11 +203,6 @@ function retryNote(attempt: number, attempts: number, failure: string): string {
     '',
     'Fix the cause, then run the verification commands again.',
   ].join('\n');
-}
-
-function readDefaultInstruction(): string {
-  defaultInstruction ??= readFileSync(DEFAULT_INSTRUCTION, 'utf8');
-  return defaultInstruction;
 }
 
 function describeLanding(landing: Landing): string {
