@@ -146,19 +146,24 @@ describe('a terminal that closes', () => {
   });
 });
 
-describe('the review prompt', () => {
-  it('Ctrl-C at the review prompt exits 130 and approves nothing', async () => {
-    const project = createProject(
-      { 'USER-SPEC.md': 'count words\n' },
-      `version: 1
+/** Spec and a reviewed plan on the offline echo provider, and `more` nodes after them. */
+function reviewedProject(more = ''): TestProject {
+  return createProject(
+    { 'USER-SPEC.md': 'count words\n' },
+    `version: 1
 providers:
   echo: { type: echo }
 defaults: { provider: echo }
 nodes:
   spec: { kind: spec, inputs: [USER-SPEC.md], output: AI-SPEC.md }
   plan: { kind: plan, needs: [spec], output: AI-PLAN.md }
-`,
-    );
+${more}`,
+  );
+}
+
+describe('the review prompt', () => {
+  it('Ctrl-C at the review prompt exits 130 and approves nothing', async () => {
+    const project = reviewedProject();
     const terminal = buildInTerminal(project);
     await waitFor(() => terminal.output().includes('Approve plan and continue? [y/N]'), 'the review prompt');
     terminal.type(CTRL_C);
@@ -172,18 +177,7 @@ nodes:
 
 describe('the review prompt, answered', () => {
   it('y approves, and the same renderer draws a second task list for the dependents', async () => {
-    const project = createProject(
-      { 'USER-SPEC.md': 'count words\n' },
-      `version: 1
-providers:
-  echo: { type: echo }
-defaults: { provider: echo }
-nodes:
-  spec: { kind: spec, inputs: [USER-SPEC.md], output: AI-SPEC.md }
-  plan: { kind: plan, needs: [spec], output: AI-PLAN.md }
-  tasks: { kind: run, command: cp AI-PLAN.md tasks.out, needs: [plan], outputs: [tasks.out] }
-`,
-    );
+    const project = reviewedProject('  tasks: { kind: run, command: cp AI-PLAN.md tasks.out, needs: [plan], outputs: [tasks.out] }\n');
     const terminal = buildInTerminal(project);
     await waitFor(() => terminal.output().includes('Approve plan and continue? [y/N]'), 'the review prompt');
     terminal.type('y\r');
