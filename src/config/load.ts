@@ -4,13 +4,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError, UserErrors } from '../util/errors.js';
 import { nameTable } from '../util/name-table.js';
-import { checkSemantics } from './check-semantics.js';
 import { readCachedConfig, writeCachedConfig, type ConfigCacheKey, type SourceHash } from './config-cache.js';
 import type { ProjectPipeline } from './extends.js';
 import { SHIPPED_PIPELINES_DIR } from './pipelines.js';
-import { resolvePipeline } from './resolve.js';
-import { checkForeach } from './foreach.js';
-import { expandInstances } from './instances.js';
 import type { LoadedPipeline, PipelineConfig } from './types.js';
 
 export interface LoadOptions {
@@ -39,7 +35,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const stateDir = path.resolve(options.stateDir ?? path.join(root, '.spx'));
 
   const useCache = options.cache ?? true;
-  const expand = (config: PipelineConfig): PipelineConfig => (options.expand === false ? config : expandInstances(config, root));
+  const expand = async (config: PipelineConfig): Promise<PipelineConfig> => {
+    // Loaded only for a pipeline that has foreach nodes: start-up is part of every no-op build.
+    if (options.expand === false || !Object.values(config.nodes).some((node) => node.foreach !== undefined)) return config;
+    return (await import('./instances.js')).expandInstances(config, root);
+  };
 
   const text = await readPipelineText(absoluteFile);
   // The pipelines `extends` may name are part of what the text means: another
@@ -49,11 +49,11 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   const sha256 = createHash('sha256').update(`${pipelinesDir}\0${absoluteFile}\0${stateDir}\0`).update(text).digest('hex');
   const key: ConfigCacheKey = { sha256, root };
   const cached = useCache ? await readCachedConfig(stateDir, key) : undefined;
-  if (cached) return { file: absoluteFile, root, config: expand(withNameTables(cached)) };
+  if (cached) return { file: absoluteFile, root, config: await expand(withNameTables(cached)) };
 
   const { config, sources } = await compilePipeline(text, absoluteFile, root, stateDir, pipelinesDir);
   if (useCache) await writeCachedConfig(stateDir, key, config, sources);
-  return { file: absoluteFile, root, config: expand(config) };
+  return { file: absoluteFile, root, config: await expand(config) };
 }
 
 /** JSON from the config cache holds plain objects; the tables keyed by the user's names must not be. */
@@ -90,10 +90,13 @@ async function compilePipeline(
   stateDir: string,
   pipelinesDir: string,
 ): Promise<{ config: PipelineConfig; sources: SourceHash[] }> {
-  const [{ parseYaml }, { validateSchema }, { applyExtends }] = await Promise.all([
+  const [{ parseYaml }, { validateSchema }, { applyExtends }, { resolvePipeline }, { checkSemantics }, { checkForeach }] = await Promise.all([
     import('./parse-yaml.js'),
     import('./validate-schema.js'),
     import('./extends.js'),
+    import('./resolve.js'),
+    import('./check-semantics.js'),
+    import('./foreach.js'),
   ]);
   const { data, locator: projectLocator } = parseYaml(text, file);
 

@@ -24,15 +24,11 @@ export function goneOutputs(stateDir: string): Record<string, string[]> {
   return gone;
 }
 
-/** Adds nodes that just left the pipeline; a node that comes back is no longer gone. */
+/** Adds nodes that just left the pipeline; one that came back since is dropped. */
 export function rememberGone(stateDir: string, left: Readonly<Record<string, readonly string[]>>, present: ReadonlySet<string>): void {
-  const before = goneOutputs(stateDir);
   const gone: Record<string, readonly string[]> = {};
-  for (const [node, outputs] of Object.entries({ ...before, ...left })) if (!present.has(node)) gone[node] = outputs;
-  const changed = Object.keys(left).length > 0 || Object.keys(before).some((node) => present.has(node));
-  if (!changed) return;
-  if (Object.keys(gone).length === 0) rmSync(join(stateDir, FILE), { force: true });
-  else writeFileAtomic(join(stateDir, FILE), JSON.stringify(gone, null, 2) + '\n');
+  for (const [node, outputs] of Object.entries({ ...goneOutputs(stateDir), ...left })) if (!present.has(node)) gone[node] = outputs;
+  writeFileAtomic(join(stateDir, FILE), JSON.stringify(gone, null, 2) + '\n');
 }
 
 export function forgetGone(stateDir: string): void {

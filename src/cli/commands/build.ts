@@ -16,7 +16,6 @@ import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
 import { rememberGone } from '../../state/gone-outputs.js';
-import { askYesNo, canAsk } from '../ask.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
@@ -183,7 +182,7 @@ async function openBuildCache({ values }: Command, remote: RemoteChoice, stateDi
 async function buildAndReview(session: Session): Promise<number> {
   const { command, pipeline, state, statCache, renderer } = session;
   let summary = await buildOnce(session);
-  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && canAsk(command.values.json ?? false)) {
+  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && (await canAskHere(command.values.json ?? false))) {
     const answer = await askToApprove(pipeline, summary.awaitingReview);
     if (answer === 'interrupted') {
       renderer.handle({ type: 'review-prompt-interrupted' });
@@ -243,13 +242,19 @@ function conclude({ command, pipeline, renderer, stop }: Session, summary: Build
 function saveState({ command, pipeline, state, statCache, stateDir }: Session): void {
   if (!command.values['dry-run']) {
     const present = new Set(Object.keys(pipeline.config.nodes));
-    rememberGone(stateDir, state.retainOnly(present), present);
+    const left = state.retainOnly(present);
+    if (Object.keys(left).length > 0) rememberGone(stateDir, left, present);
     state.flush();
   }
   statCache.save();
 }
 
-function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
+/** Whether a person can answer here; the prompt's code loads only when a build stops at a gate. */
+async function canAskHere(json: boolean): Promise<boolean> {
+  return (await import('../ask.js')).canAsk(json);
+}
+
+async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
   const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
-  return askYesNo(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
+  return (await import('../ask.js')).askYesNo(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
 }

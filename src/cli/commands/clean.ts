@@ -84,7 +84,8 @@ function declaredOutputs(nodes: Readonly<Record<string, NodeConfig>>, names: rea
  * forged, so a path that is not a plain one inside the project is skipped.
  */
 function goneNodes(nodes: Readonly<Record<string, NodeConfig>>, root: string, stateDir: string): Map<string, readonly string[]> {
-  const gone = new Map<string, readonly string[]>(Object.entries(goneOutputs(stateDir)));
+  // A node that came back into the pipeline (its feature restored) is not gone.
+  const gone = new Map<string, readonly string[]>(Object.entries(goneOutputs(stateDir)).filter(([node]) => !Object.hasOwn(nodes, node)));
   const recorded = BuildState.open(root, stateDir, { readOnly: true });
   for (const [node, entry] of Object.entries(recorded.nodes())) {
     if (!Object.hasOwn(nodes, node)) gone.set(node, Object.keys(entry.outputs));
