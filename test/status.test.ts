@@ -88,7 +88,7 @@ describe('spx status --json says, for each node, whether it is fresh and why not
     expect((await statusOf(project, { env: ENV })).pack).toEqual({ state: 'stale', reasons: ['output pack.out missing'] });
   });
 
-  it('an output edited by hand is kept (DESIGN §5): its node stays fresh and names it; its dependents see the change', async () => {
+  it('an output edited by hand is kept: its node stays fresh and names it; its dependents see the change', async () => {
     const project = createProject({ 'in.txt': 'one\n' }, PIPELINE.replace('    outputs: [pack.out]\n', '    outputs: [pack.out]\n' + SHIP));
     expect((await project.spx(['build'], { env: ENV })).code).toBe(0);
     project.takeRuns();

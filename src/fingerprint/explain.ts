@@ -24,7 +24,6 @@ export type StaleReason =
   | { reason: 'env-changed'; variable: string }
   | { reason: 'output-missing'; output: string }
   /** spx.lock was written by another version of spx, which fingerprinted differently. */
-  | { reason: 'state-format-changed' }
   | { reason: 'input-missing'; file: string }
   /** The node kind could not choose its input files; the message is the kind's own. */
   | { reason: 'cannot-select-inputs'; message: string }
@@ -34,7 +33,8 @@ export type StaleReason =
 /**
  * Every reason a node is stale, as direct as `ninja -d explain`: which
  * input, which setting, which upstream output changed, or that it never
- * ran. An empty list means the node is fresh.
+ * ran. An empty list means the node is fresh: equal parts are an equal
+ * fingerprint (evaluate.ts reuses the recorded one).
  */
 export function explainStaleness(previous: LockEntry | undefined, current: FingerprintParts, outputs: readonly OutputProblem[]): StaleReason[] {
   if (!previous) return [{ reason: 'never-built' }];
@@ -49,7 +49,6 @@ export function explainStaleness(previous: LockEntry | undefined, current: Finge
   }
   for (const variable of changedKeys(previous.env, current.env)) reasons.push({ reason: 'env-changed', variable });
   for (const { path } of outputs) reasons.push({ reason: 'output-missing', output: path });
-  if (reasons.length === 0) reasons.push({ reason: 'state-format-changed' });
   return reasons;
 }
 

@@ -35,8 +35,6 @@ export function describeStaleReason(reason: StaleReason): string {
       return `environment variable ${reason.variable} changed`;
     case 'output-missing':
       return `output ${reason.output} missing`;
-    case 'state-format-changed':
-      return 'state format changed';
     case 'input-missing':
       return `input missing: ${reason.file}`;
     case 'cannot-select-inputs':

@@ -18,7 +18,7 @@ import { pathLikeWords, projectPath } from './mentioned-paths.js';
  * `contains` and `changedSince` narrow the globbed base; the additions are
  * named explicitly and are not narrowed, but exclude and .gitignore apply to
  * every file, whoever chose it. Only existing regular files whose real
- * path is inside the project are selected (DESIGN §10): a committed symlink
+ * path is inside the project are selected (docs/security.md): a committed symlink
  * to `~/.ssh/config`, a symlinked directory leading out, a FIFO, or a name
  * that is not UTF-8 is left out, and the node's warnings name it. A file
  * outside is never read, not even to hash it.
