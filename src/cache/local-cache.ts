@@ -134,6 +134,14 @@ export class LocalCache implements Cache {
     writeFileAtomic(this.entryPath(fingerprint), JSON.stringify(entry));
   }
 
+  /**
+   * Keeps a file's bytes under their hash, outside any entry: an approved
+   * output that a reviewer edited, for `spx diff` to compare with later.
+   */
+  keepBlob(root: string, path: string, hash: ContentHash): void {
+    this.storeBlob(join(root, path), hash);
+  }
+
   /** Removes an entry (not its blobs, which other entries may share). */
   remove(fingerprint: string): void {
     rmSync(this.entryPath(fingerprint), { force: true });

@@ -105,6 +105,8 @@ export interface PruneOptions {
   maxBytes?: number;
   /** Fingerprints that spx.lock references: never removed. */
   keep: ReadonlySet<string>;
+  /** Blobs that spx.lock references outside any entry (approved outputs): never removed. */
+  keepBlobs?: ReadonlySet<string>;
   now?: number;
 }
 
@@ -156,7 +158,7 @@ export function pruneCache(cache: LocalCache, options: PruneOptions): PruneRepor
   let removedBlobs = 0;
   let freedBytes = inventory.entries.filter((e) => removed.has(e.fingerprint)).reduce((a, e) => a + e.bytes, 0);
   for (const [hash, size] of inventory.blobs) {
-    if (needed.has(hash)) continue;
+    if (needed.has(hash) || options.keepBlobs?.has(hash)) continue;
     rmSync(cache.blobPath(hash), { force: true });
     removedBlobs++;
     freedBytes += size;

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = Object.assign(Object.create(null) as R
   build: { summary: 'build stale nodes (default: all)', load: () => import('./commands/build.js') },
   status: { summary: 'say which nodes are stale, and why', load: () => import('./commands/status.js') },
   approve: { summary: "approve a reviewed output (e.g. AI-PLAN.md)", load: () => import('./commands/approve.js') },
+  diff: { summary: 'show what changed in a reviewed output since it was approved', load: () => import('./commands/diff.js') },
   graph: { summary: 'print the graph as mermaid, dot or json', load: () => import('./commands/graph.js') },
   cache: { summary: 'inspect, prune and verify the cache', load: () => import('./commands/cache.js') },
   clean: { summary: "remove nodes' outputs", load: () => import('./commands/clean.js') },

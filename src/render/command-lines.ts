@@ -15,7 +15,10 @@ export function commandLine(event: CommandEvent): { stream: 'out' | 'err'; text:
     case 'lock-busy':
       return { stream: 'err', text: `spx: another build holds the project lock: ${event.holder}` };
     case 'review-hint':
-      return { stream: 'err', text: `spx: review ${event.outputs.join(', ')}, then run: spx approve ${event.node}   (or build with --approve)` };
+      return {
+        stream: 'err',
+        text: `spx: review ${event.outputs.join(', ')}${event.sinceApproved ? ` (+${event.sinceApproved.added} −${event.sinceApproved.removed} lines since approved: spx diff ${event.node})` : ''}, then run: spx approve ${event.node}   (or build with --approve)`,
+      };
     case 'cache-only-misses':
       return { stream: 'err', text: `spx: --cache-only: not in the cache, so these would have to run: ${event.nodes.join(', ')}` };
     case 'review-prompt-interrupted':

@@ -66,7 +66,7 @@ export class BuildPolicy implements WalkPolicy {
     const pending = pendingReview(config, entry);
     if (pending === undefined) return outcome;
     if (this.options.approve) {
-      this.state.record(node, { ...entry!, approved: pending });
+      this.state.record(node, { ...entry!, approved: pending, approvedOutputs: { ...entry!.outputs } });
       this.emit({ type: 'approved', node, outputs: config.outputs });
       return outcome;
     }

@@ -45,7 +45,7 @@ export type BuildEvent =
   /** `--no-wait`, and another build holds the project lock: nothing is built. */
   | { type: 'lock-busy'; holder: string }
   /** The build stopped at this node's review gate, and no one was asked: what to do next. */
-  | { type: 'review-hint'; node: string; outputs: string[] }
+  | { type: 'review-hint'; node: string; outputs: string[]; /** Lines changed since the last approval, when its bytes are at hand. */ sinceApproved?: { added: number; removed: number } }
   /** `--cache-only`: the nodes the cache did not have, which would have had to run. */
   | { type: 'cache-only-misses'; nodes: string[] }
   /** Ctrl-C at the review prompt: nothing was approved. */

@@ -14,7 +14,12 @@ import type { StatCache } from './stat-cache.js';
  * hand edits included (the edit is what was reviewed). Dependents then run
  * on exactly that content; any later change voids the approval.
  */
-export function approveNode(pipeline: LoadedPipeline, state: BuildState, statCache: StatCache, node: string): { outputs: string[]; hash: ContentHash } {
+export function approveNode(
+  pipeline: LoadedPipeline,
+  state: BuildState,
+  statCache: StatCache,
+  node: string,
+): { outputs: string[]; hash: ContentHash; files: Record<string, ContentHash> } {
   const config = pipeline.config.nodes[node];
   if (!config) throw new UserError(`unknown node "${node}"; the pipeline has: ${Object.keys(pipeline.config.nodes).join(', ')}`);
   if (!('review' in config) || !config.review) throw new UserError(`node "${node}" has no review gate (review: true) to approve`);
@@ -28,8 +33,8 @@ export function approveNode(pipeline: LoadedPipeline, state: BuildState, statCac
   }
   const updated = withHandEdits(entry, current);
   const hash = hashOutputs(updated.outputs);
-  state.record(node, { ...updated, approved: hash });
-  return { outputs: config.outputs, hash };
+  state.record(node, { ...updated, approved: hash, approvedOutputs: { ...updated.outputs } });
+  return { outputs: config.outputs, hash, files: updated.outputs };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface LockEntry extends FingerprintParts {
   generated?: Record<string, ContentHash>;
   /** For review nodes: the hash of the outputs a human approved (`spx approve`). */
   approved?: ContentHash;
+  /** Each approved output's own hash: the bytes `spx diff` compares with, kept in the cache. */
+  approvedOutputs?: Record<string, ContentHash>;
   /** What the run measured (a bundle's tokens, a model call's usage). */
   metrics?: Record<string, number | string>;
 }
@@ -86,6 +88,7 @@ export function lockEntryProblem(entry: unknown): string | undefined {
   }
   if (entry.generated !== undefined && !isStringRecord(entry.generated)) return '"generated" is not an object of hashes';
   if (entry.approved !== undefined && typeof entry.approved !== 'string') return '"approved" is not a string';
+  if (entry.approvedOutputs !== undefined && !isStringRecord(entry.approvedOutputs)) return '"approvedOutputs" is not an object of hashes';
   if (entry.metrics !== undefined) {
     if (!isRecord(entry.metrics)) return '"metrics" is not an object';
     for (const name in entry.metrics) {

@@ -5,6 +5,8 @@ import { approveNode, nodesAwaitingReview } from '../../state/approval.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { keepApprovedBytes } from '../approved-bytes.js';
+import { resolveCacheDir } from '../../cache/location.js';
 import { askYesNo, canAsk } from '../ask.js';
 import { Graph } from '../../graph/graph.js';
 import type { LoadedPipeline } from '../../config/types.js';
@@ -59,6 +61,7 @@ export async function run(args: string[]): Promise<number> {
       const { outputs, hash } = approveNode(pipeline, state, statCache, node);
       console.log(`approved ${node} (${outputs.join(', ')}; ${hash.slice(0, 12)})`);
     }
+    keepApprovedBytes(pipeline, state, resolveCacheDir(undefined, process.env, stateDir), chosen);
     state.flush();
     statCache.save();
   } finally {

@@ -15,6 +15,10 @@ import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
+import { approvedBytes, changeSinceApproval, diffAgainstApproved, keepApprovedBytes } from '../approved-bytes.js';
+import { LocalCache } from '../../cache/local-cache.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { rememberGone } from '../../state/gone-outputs.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
@@ -183,6 +187,7 @@ async function buildAndReview(session: Session): Promise<number> {
   const { command, pipeline, state, statCache, renderer } = session;
   let summary = await buildOnce(session);
   while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && (await canAskHere(command.values.json ?? false))) {
+    await showChangesSinceApproval(session, summary.awaitingReview);
     const answer = await askToApprove(pipeline, summary.awaitingReview);
     if (answer === 'interrupted') {
       renderer.handle({ type: 'review-prompt-interrupted' });
@@ -190,6 +195,7 @@ async function buildAndReview(session: Session): Promise<number> {
     }
     if (answer === 'no') break;
     for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
+    keepApproved(session, summary.awaitingReview);
     summary = await buildOnce(session);
   }
   return conclude(session, summary);
@@ -198,16 +204,25 @@ async function buildAndReview(session: Session): Promise<number> {
 async function buildOnce(session: Session): Promise<BuildSummary> {
   const { command, pipeline, stateDir, renderer, cache } = session;
   let savedSeconds = 0;
+  const approved: string[] = [];
   const summary = await build(pipeline, session.state, session.statCache, buildOptions(session), (event) => {
     if (event.type === 'restored') savedSeconds += event.savedSeconds;
+    if (event.type === 'approved') approved.push(event.node);
     renderer.handle(event);
   });
+  keepApproved(session, approved);
   await renderer.flush();
   const remoteStats = cache && 'takeStats' in cache ? cache.takeStats() : undefined;
   // Written for a --no-cache build too: `spx cache stats` must not show an
   // older build's hits as the last build's.
   if (!command.values['dry-run']) writeLastBuildStats(stateDir, summary, savedSeconds, remoteStats);
   return summary;
+}
+
+/** --approve and the terminal's y: the approved bytes go to the local cache, for spx diff. */
+function keepApproved({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): void {
+  if (nodes.length === 0 || values['no-cache']) return;
+  keepApprovedBytes(pipeline, state, resolveCacheDir(values['cache-dir'], process.env, stateDir), nodes);
 }
 
 function buildOptions({ command: { values, targets, jobs }, pipeline, cache, stateDir, stop }: Session): BuildOptions {
@@ -228,14 +243,18 @@ function buildOptions({ command: { values, targets, jobs }, pipeline, cache, sta
 }
 
 /** The exit code, and what to do next when the build stopped short. */
-function conclude({ command, pipeline, renderer, stop }: Session, summary: BuildSummary): number {
+async function conclude({ command, pipeline, renderer, stop, state, stateDir }: Session, summary: BuildSummary): Promise<number> {
   if (command.values['cache-only'] && summary.failed.length > 0) {
     renderer.handle({ type: 'cache-only-misses', nodes: [...summary.failed, ...summary.skipped] });
   }
   if (summary.interrupted) return STOP_SIGNALS[stop.stoppedBy ?? 'SIGINT'];
   if (summary.failed.length > 0) return EXIT.failed;
   if (summary.awaitingReview.length === 0) return EXIT.ok;
-  for (const node of summary.awaitingReview) renderer.handle({ type: 'review-hint', node, outputs: pipeline.config.nodes[node]!.outputs });
+  const cacheDir = command.values['no-cache'] ? undefined : resolveCacheDir(command.values['cache-dir'], process.env, stateDir);
+  for (const node of summary.awaitingReview) {
+    const sinceApproved = cacheDir === undefined ? undefined : await changeSinceApproval(pipeline, state, cacheDir, node);
+    renderer.handle({ type: 'review-hint', node, outputs: pipeline.config.nodes[node]!.outputs, ...(sinceApproved ? { sinceApproved } : {}) });
+  }
   return EXIT.review;
 }
 
@@ -247,6 +266,21 @@ function saveState({ command, pipeline, state, statCache, stateDir }: Session): 
     state.flush();
   }
   statCache.save();
+}
+
+/** Before the y/N question: what each output changed since it was last approved, where that is known. */
+async function showChangesSinceApproval({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): Promise<void> {
+  if (values['no-cache']) return;
+  const cache = new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
+  for (const node of nodes) {
+    for (const [output, hash] of Object.entries(state.get(node)?.approvedOutputs ?? {})) {
+      const before = approvedBytes(cache, hash);
+      const file = join(pipeline.root, output);
+      if (!before || !existsSync(file)) continue;
+      const colour = process.env.NO_COLOR === undefined ? '--color=always' : '--color=never';
+      process.stdout.write(await diffAgainstApproved(output, before, readFileSync(file), [colour]));
+    }
+  }
 }
 
 /** Whether a person can answer here; the prompt's code loads only when a build stops at a gate. */

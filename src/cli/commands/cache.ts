@@ -117,8 +117,10 @@ export async function run(args: string[]): Promise<number> {
       const maxAgeMs = values['max-age'] === undefined ? undefined : parseDuration(values['max-age']);
       const maxBytes = values['max-size'] === undefined ? undefined : parseSize(values['max-size']);
       if (maxAgeMs === undefined && maxBytes === undefined) throw new UserError('spx cache prune needs --max-age, --max-size or both');
-      const keep = new Set(Object.values(readRecorded(root, stateDir)).map((entry) => entry.fingerprint as string));
-      const report = pruneCache(cache, { maxAgeMs, maxBytes, keep });
+      const recorded = Object.values(readRecorded(root, stateDir));
+      const keep = new Set(recorded.map((entry) => entry.fingerprint as string));
+      const keepBlobs = new Set<string>(recorded.flatMap((entry) => Object.values(entry.approvedOutputs ?? {})));
+      const report = pruneCache(cache, { maxAgeMs, maxBytes, keep, keepBlobs });
       console.log(`removed ${report.removedEntries} entries and ${report.removedBlobs} blobs, freed ${formatBytes(report.freedBytes)}`);
       return EXIT.ok;
     }
