@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAgents, git, StandInAgent } from './helpers/agents.js';
 import { cleanupProjects, createProject, type SpxResult, type TestProject } from './helpers/project.js';
+import { patchedFiles } from '../src/cli/patch-files.js';
 
 afterEach(async () => {
   await cleanupProjects();
@@ -203,5 +204,27 @@ describe('spx why', () => {
     const untouched = await spx(project, ['why', 'src/a.js'], 1);
     expect(untouched.stdout).toContain("no execute node's patch recorded in spx.lock touches src/a.js");
     expect(agent.calls()).toHaveLength(1);
+  });
+});
+
+describe('patchedFiles: the files a git patch touches, from its headers', () => {
+  const section = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+  it('a change, a new file, a deletion, a rename, a path git quotes', () => {
+    const patch = [
+      section('diff --git a/src/a b.js b/src/a b.js', 'index 1111111..2222222 100644', '--- a/src/a b.js', '+++ b/src/a b.js', '@@ -1 +1 @@', '-x', '+y'),
+      section('diff --git a/new.js b/new.js', 'new file mode 100644', 'index 0000000..3333333', '--- /dev/null', '+++ b/new.js', '@@ -0,0 +1 @@', '+z'),
+      section('diff --git a/old.js b/old.js', 'deleted file mode 100644', 'index 4444444..0000000', '--- a/old.js', '+++ /dev/null'),
+      section('diff --git a/from.js b/to.js', 'similarity index 100%', 'rename from from.js', 'rename to to.js'),
+      section('diff --git "a/caf\\303\\251.txt" "b/caf\\303\\251.txt"', 'index 5555555..6666666 100644', 'Binary files differ'),
+    ].join('');
+    expect(patchedFiles(patch)).toEqual([
+      { from: 'src/a b.js', to: 'src/a b.js', postImage: '2222222' },
+      { from: undefined, to: 'new.js', postImage: '3333333' },
+      { from: 'old.js', to: undefined, postImage: undefined },
+      { from: 'from.js', to: 'to.js', postImage: undefined },
+      { from: 'café.txt', to: 'café.txt', postImage: '6666666' },
+    ]);
+    expect(patchedFiles('')).toEqual([]);
   });
 });

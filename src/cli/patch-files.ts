@@ -21,7 +21,10 @@ export function patchedFiles(patch: string): PatchedFile[] {
 function parseSection(section: string): PatchedFile {
   const lines = section.split('\n');
   const [from, to] = headerPaths(lines[0]!.slice('diff --git '.length));
-  const field = (prefix: string): string | undefined => lines.find((line) => line.startsWith(prefix))?.slice(prefix.length);
+  const field = (prefix: string): string | undefined => {
+    const value = lines.find((line) => line.startsWith(prefix))?.slice(prefix.length);
+    return value?.startsWith('"') ? unquote(value.slice(1, -1)) : value;
+  };
   const index = /^index ([0-9a-f]+)\.\.([0-9a-f]+)/m.exec(section);
   const created = field('new file mode ') !== undefined;
   const deleted = field('deleted file mode ') !== undefined;
