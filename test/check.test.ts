@@ -205,7 +205,54 @@ describe('spx why', () => {
     expect(untouched.stdout).toContain("no execute node's patch recorded in spx.lock touches src/a.js");
     expect(agent.calls()).toHaveLength(1);
   });
+
+  it('names the instance of a foreach execute node, and its plan and spec instances', async () => {
+    const features = ['alpha', 'beta'];
+    const files: Record<string, string> = { '.gitignore': '.spx/\n' };
+    for (const feature of features) files[`features/${feature}/USER-SPEC.md`] = `# ${feature}\n`;
+    const project = createProject(
+      files,
+      `version: 1
+defaults: { provider: echo, agent: claude }
+providers:
+  claude: { type: claude-code }
+nodes:
+  spec:
+    kind: spec
+    foreach: features/{feature}/USER-SPEC.md
+    inputs: ["features/{feature}/USER-SPEC.md"]
+    output: features/{feature}/AI-SPEC.md
+  plan:
+    kind: plan
+    foreach: features/{feature}/USER-SPEC.md
+    prompt: "Plan feature {feature}."
+    needs: [spec]
+    output: features/{feature}/AI-PLAN.md
+  execute:
+    kind: execute
+    foreach: features/{feature}/USER-SPEC.md
+    needs: [plan]
+    output: features/{feature}/execute.patch
+`,
+    );
+    git(project.dir, 'init', '-q');
+    git(project.dir, 'add', '-A');
+    git(project.dir, 'commit', '-q', '-m', 'initial');
+    const agent = new StandInAgent({
+      byPrompt: features.map((feature) => ({ contains: `Plan feature ${feature}.`, edits: [{ [`src/${feature}.js`]: `exports.${feature} = 1;\n` }] })),
+    });
+    const built = await project.spx(['build', '--approve'], { env: agent.env() });
+    expect(built.code, printed(built)).toBe(0);
+
+    const why = (await spx(project, ['why', 'src/beta.js'], 0)).stdout;
+    expect(why).toContain('src/beta.js was last changed by execute:beta (patch features/beta/execute.patch ');
+    expect(why).toContain('from plan plan:beta: features/beta/AI-PLAN.md ');
+    expect(why).toContain('from spec spec:beta: features/beta/AI-SPEC.md ');
+    expect(why).not.toContain('alpha');
+    await spx(project, ['check', 'execute:beta'], 0);
+  });
 });
+
 
 describe('patchedFiles: the files a git patch touches, from its headers', () => {
   const section = (...lines: string[]): string => `${lines.join('\n')}\n`;
