@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAgents, git, StandInAgent } from './helpers/agents.js';
@@ -204,6 +204,10 @@ describe('spx why', () => {
     const untouched = await spx(project, ['why', 'src/a.js'], 1);
     expect(untouched.stdout).toContain("no execute node's patch recorded in spx.lock touches src/a.js");
     expect(agent.calls()).toHaveLength(1);
+
+    // As in a fresh clone where the patch was not committed: the answer says why it cannot tell.
+    rmSync(project.path('changes/execute.patch'));
+    expect((await spx(project, ['why', 'src/x.js'], 1)).stdout).toContain('(patches recorded but not on disk: changes/execute.patch)');
   });
 
   it('names the instance of a foreach execute node, and its plan and spec instances', async () => {

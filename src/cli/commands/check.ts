@@ -46,9 +46,12 @@ export async function run(args: string[]): Promise<number> {
   const approvedAsRecorded = nodesApprovedAsRecorded(project.pipeline, state);
   const events = await dryRun(project, state, { targets: positionals, writeNothing: true });
   const problems = problemsIn(events, approvedAsRecorded);
-  if (values.json) console.log(JSON.stringify({ ok: problems.length === 0, problems }, null, 2));
-  else for (const problem of problems) console.log(describeProblem(problem));
-  if (!values.json) console.log(problems.length === 0 ? 'ok: every node is fresh and every reviewed output approved' : `${problems.length} problem(s)`);
+  if (values.json) {
+    console.log(JSON.stringify({ ok: problems.length === 0, problems }, null, 2));
+  } else {
+    for (const problem of problems) console.log(describeProblem(problem));
+    console.log(problems.length === 0 ? 'ok: every node is fresh and every reviewed output approved' : `${problems.length} problem(s)`);
+  }
   return problems.length === 0 ? EXIT.ok : EXIT.failed;
 }
 

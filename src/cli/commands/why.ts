@@ -47,9 +47,12 @@ export async function run(args: string[]): Promise<number> {
   // From the project's root first: git gives the work tree's real path, the project's may hold a symlink.
   const fromRoot = relative(pipeline.root, resolve(values.directory ?? '.', positionals[0]!));
   const target = relative(repoRoot, join(realpathSync(pipeline.root), fromRoot)).split('\\').join('/');
-  const changes = changesOf(pipeline, recorded, target).sort((a, b) => b.written - a.written);
+  const { changes, missing } = changesOf(pipeline, recorded, target);
+  changes.sort((a, b) => b.written - a.written);
   if (changes.length === 0) {
-    console.log(`no execute node's patch recorded in spx.lock touches ${target}`);
+    // A fresh clone has no patch kept out of git: say so rather than suggest no agent touched the file.
+    const unread = missing.length > 0 ? ` (patches recorded but not on disk: ${missing.join(', ')})` : '';
+    console.log(`no execute node's patch recorded in spx.lock touches ${target}${unread}`);
     return EXIT.failed;
   }
   for (const [i, change] of changes.entries()) {
@@ -62,8 +65,9 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** The recorded execute nodes whose patch on disk touches `target` (a path from the repository's root). */
-function changesOf(pipeline: LoadedPipeline, recorded: Readonly<Record<string, LockEntry>>, target: string): Change[] {
+function changesOf(pipeline: LoadedPipeline, recorded: Readonly<Record<string, LockEntry>>, target: string): { changes: Change[]; missing: string[] } {
   const changes: Change[] = [];
+  const missing: string[] = [];
   for (const [node, config] of Object.entries(pipeline.config.nodes)) {
     if (config.kind !== 'execute' || !recorded[node]) continue;
     const patch = config.outputs[0]!;
@@ -72,12 +76,13 @@ function changesOf(pipeline: LoadedPipeline, recorded: Readonly<Record<string, L
     try {
       text = readFileSync(file, 'utf8');
     } catch {
+      missing.push(patch);
       continue;
     }
     const touched = patchedFiles(text).find((patched) => patched.to === target || patched.from === target);
     if (touched) changes.push({ node, patch, written: statSync(file).mtimeMs, file: touched });
   }
-  return changes;
+  return { changes, missing };
 }
 
 /** The plan, the spec and so on: what the execute node needs, nearest first. */
