@@ -9,6 +9,8 @@ export interface ProjectOptions {
   file: string | undefined;
   /** Keep foreach nodes as written instead of their instances (spx new). */
   expand?: boolean;
+  /** Use the config cache (default true); `spx check` writes nothing, so not even it. */
+  cache?: boolean;
 }
 
 export interface Project {
@@ -27,6 +29,6 @@ export async function openProject(options: ProjectOptions): Promise<Project> {
   const file = projectFile(options);
   const root = resolve(file, '..');
   const stateDir = join(root, '.spx');
-  const pipeline = await loadPipeline(file, { root, stateDir, ...(options.expand === false ? { expand: false } : {}) });
+  const pipeline = await loadPipeline(file, { root, stateDir, ...(options.expand === false ? { expand: false } : {}), ...(options.cache === false ? { cache: false } : {}) });
   return { pipeline, stateDir };
 }

@@ -1,15 +1,10 @@
-import { BuildState } from '../../state/build-state.js';
-import { StatCache } from '../../state/stat-cache.js';
-import { build } from '../../scheduler/builder.js';
-import type { BuildEvent } from '../../scheduler/events.js';
-import { LocalCache } from '../../cache/local-cache.js';
-import { resolveCacheDir } from '../../cache/location.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { formatMetrics } from '../../render/metrics.js';
 import { describeSkipReason, describeStaleReason } from '../../render/describe.js';
 import { featureStandings } from '../feature-summary.js';
+import { dryRun, openRecordedState } from '../dry-run.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -48,11 +43,11 @@ export async function run(args: string[]): Promise<number> {
     console.log(help);
     return EXIT.ok;
   }
-  const { pipeline, stateDir } = await openProject({ directory: values.directory, file: values.file });
-  const statCache = StatCache.load(pipeline.root, stateDir);
-  const state = BuildState.open(pipeline.root, stateDir, { readOnly: true });
+  const project = await openProject({ directory: values.directory, file: values.file });
+  const state = openRecordedState(project);
+  const events = await dryRun(project, state, { targets: positionals, cacheDir: values['cache-dir'], writeNothing: false });
   const nodes: NodeStatus[] = [];
-  const collect = (event: BuildEvent): void => {
+  for (const event of events) {
     if (event.type === 'fresh') {
       const metrics = state.get(event.node)?.metrics;
       nodes.push({ name: event.node, state: 'fresh', reasons: [], handEdited: event.handEdited, cached: false, ...(metrics ? { metrics } : {}) });
@@ -66,29 +61,9 @@ export async function run(args: string[]): Promise<number> {
       }
     }
     if (event.type === 'skipped') nodes.push({ name: event.node, state: 'blocked', reasons: [describeSkipReason(event.because)], handEdited: [], cached: false });
-  };
-  await build(
-    pipeline,
-    state,
-    statCache,
-    {
-      targets: positionals,
-      jobs: 1,
-      keepGoing: true,
-      force: new Set(),
-      dryRun: true,
-      cache: new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir)),
-      cacheOnly: false,
-      approve: false,
-      stateDir,
-      signal: new AbortController().signal,
-      env: process.env,
-    },
-    collect,
-  );
-  statCache.save();
+  }
 
-  const features = featureStandings(pipeline.config, nodes);
+  const features = featureStandings(project.pipeline.config, nodes);
   if (values.json) {
     console.log(JSON.stringify({ nodes, ...(features.length > 0 ? { features } : {}) }, null, 2));
     return EXIT.ok;
