@@ -58,6 +58,7 @@ export async function run(args: string[]): Promise<number> {
 
   const gitignore = { created: 'created .gitignore, ignoring .spx/', added: 'added .spx/ to .gitignore', present: '.gitignore already ignores .spx/' }[result.gitignore];
   console.log(`spx init: wrote ${result.written.join(' and ')} (the ${pipeline} pipeline); ${gitignore}`);
+  if (result.userSpecBackup) console.log(`kept your edited USER-SPEC.md in ${result.userSpecBackup}`);
   console.log(`editors check ${result.written[0]} against ${result.schema}`);
   if (!(await insideWorkTree(root, new AbortController().signal))) {
     console.log('note: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
