@@ -145,3 +145,46 @@ describe('a fresh clone of a carried-out project', () => {
     expect(work.read('src/b.js')).toBe('exports.b = 2;\n');
   });
 });
+
+const IGNORED_SPEC = `version: 1
+defaults: { provider: echo }
+nodes:
+  spec:
+    kind: spec
+    prompt: "Clarify the feature request."
+    inputs: [USER-SPEC.md]
+    output: drafts/AI-SPEC.md
+  bundle:
+    kind: run
+    command: echo bundle > .spx-bundle.txt
+    outputs: [.spx-bundle.txt]
+`;
+
+describe('an output a fresh clone would lack', () => {
+  it('validate and build warn, once, when a model node writes into an ignored path while spx.lock is committed', async () => {
+    const project = createProject({ '.gitignore': '.spx/\ndrafts/\n.spx-bundle.txt\n', 'USER-SPEC.md': '# Feature\n' }, IGNORED_SPEC);
+    git(project.dir, 'init', '-q');
+    const warning = 'spec: its output drafts/AI-SPEC.md lies in a path git ignores while spx.lock is committed';
+    // Nothing is shared yet: no warning.
+    const first = await project.spx(['build']);
+    expectCode(first, 0);
+    expect(first.stdout).not.toContain('git ignores');
+    expect((await project.spx(['validate'])).stdout).not.toContain('git ignores');
+
+    git(project.dir, 'add', '-A');
+    git(project.dir, 'commit', '-q', '-m', 'built');
+    const validate = await project.spx(['validate']);
+    expectCode(validate, 0);
+    expect(validate.stdout).toContain(`warning: ${warning}`);
+    // A run node's ignored output is remade for free in a clone: no warning for it.
+    expect(validate.stdout).not.toContain('bundle');
+
+    const build = await project.spx(['build']);
+    expectCode(build, 0);
+    expect(build.stdout).toContain(`! ${warning}`);
+    expect(build.stdout.split('git ignores')).toHaveLength(2);
+    const again = await project.spx(['build']);
+    expectCode(again, 0);
+    expect(again.stdout).not.toContain('git ignores');
+  });
+});
