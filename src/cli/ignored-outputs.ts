@@ -102,6 +102,7 @@ function gitIndex(root: string): string | undefined {
   }
 }
 
+/** Not sealed, unlike spx's caches: a forged file can at most silence a warning. */
 function readMemory(stateDir: string): Memory | undefined {
   try {
     const read = JSON.parse(readFileSync(join(stateDir, MEMORY_FILE), 'utf8')) as unknown;

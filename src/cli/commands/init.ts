@@ -14,7 +14,8 @@ Starts a project from one of spx's ready pipelines: writes spx.yaml, a
 USER-SPEC.md template for the change you want, and adds .spx/ (spx's local
 state) to .gitignore, creating it if need be. spx.yaml's first line points
 editors at spx's JSON Schema, so that they check and complete it. Then says
-what to do next. Refuses to overwrite spx.yaml or USER-SPEC.md without --force.
+what to do next. Refuses to overwrite spx.yaml or USER-SPEC.md without --force;
+with it, an edited USER-SPEC.md is first copied to .spx/backups/@init/.
 
 Pipelines:
   spec-plan-execute  context → spec → plan (Gemini API) → review → execute
