@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipelineFile, pipelineNames, SHIPPED_PIPELINES_DIR } from '../config/pipelines.js';
+import { backUpOutput, INIT_BACKUPS } from '../state/backups.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { ignoreStateDir, type GitignoreChange } from './gitignore.js';
@@ -24,6 +25,8 @@ export interface InitResult {
   /** Paths written, relative to the project root. */
   written: string[];
   gitignore: GitignoreChange;
+  /** Where the edited USER-SPEC.md that --force replaced was kept, relative to the project root. */
+  userSpecBackup?: string;
   /** Where spx.yaml's first line points editors for the schema. */
   schema: string;
 }
@@ -53,13 +56,22 @@ export function initProject(options: InitOptions): InitResult {
 
   mkdirSync(root, { recursive: true });
   const schema = schemaReference(root);
+  const template = readFileSync(USER_SPEC_TEMPLATE, 'utf8');
+  // The user's description of the change is their work: it never goes without a copy.
+  const userSpecBackup = userSpec && edited(userSpec, template) ? backUpOutput(root, path.join(root, '.spx'), INIT_BACKUPS, USER_SPEC) : undefined;
   writeFileAtomic(options.file, pipelineText(text, options.pipeline, schema));
-  if (userSpec) writeFileAtomic(userSpec, readFileSync(USER_SPEC_TEMPLATE, 'utf8'));
+  if (userSpec) writeFileAtomic(userSpec, template);
   return {
     written: [path.basename(options.file), ...(userSpec ? [USER_SPEC] : [])],
     gitignore: ignoreStateDir(root),
+    ...(userSpecBackup ? { userSpecBackup } : {}),
     schema,
   };
+}
+
+/** Whether a file exists and holds something other than the template. */
+function edited(file: string, template: string): boolean {
+  return existsSync(file) && readFileSync(file, 'utf8') !== template;
 }
 
 /** The ready pipeline, its first line pointing at `schema`, and a word on where it came from. */

@@ -22,6 +22,12 @@ export function backUpOutput(root: string, stateDir: string, node: string, outpu
   return target.startsWith(root + '/') ? target.slice(root.length + 1) : target;
 }
 
+/**
+ * Where `spx init --force` keeps the USER-SPEC.md it replaces: "@" cannot
+ * be in a node's name, so no node's backups (nor their pruning) share it.
+ */
+export const INIT_BACKUPS = '@init';
+
 /** Copies a file, or a directory's files, as bytes; whether anything was copied. */
 function copyBytes(source: string, target: string, realRoot: string, top: boolean): boolean {
   let stats;

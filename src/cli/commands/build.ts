@@ -26,6 +26,7 @@ import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { ignoredOutputWarning, newlyIgnoredOutputs } from '../ignored-outputs.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
 
 export const help = `Usage: spx build [options] [NODE...]
@@ -118,6 +119,12 @@ export async function run(args: string[]): Promise<number> {
     const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
     const statCache = StatCache.load(pipeline.root, stateDir);
     const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache };
+    // A dry run writes nothing, not even the memory of what was warned about.
+    if (!values['dry-run']) {
+      for (const item of await newlyIgnoredOutputs(pipeline.root, stateDir, pipeline.config.nodes, stop.signal)) {
+        renderer.handle({ type: 'warning', node: item.node, message: ignoredOutputWarning(item) });
+      }
+    }
     try {
       return await buildAndReview(session);
     } finally {

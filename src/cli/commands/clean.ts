@@ -11,12 +11,18 @@ import type { NodeConfig } from '../../config/types.js';
 import { BuildState } from '../../state/build-state.js';
 import { forgetGone, goneOutputs } from '../../state/gone-outputs.js';
 import { UserError } from '../../util/errors.js';
+import { backUpOutput } from '../../state/backups.js';
+import { StatCache } from '../../state/stat-cache.js';
+import { hashOutput, isDirectoryOutput } from '../../files/output-hash.js';
+import { ownEntry } from '../../util/name-table.js';
+import type { LockEntry } from '../../state/lockfile.js';
 
 export const help = `Usage: spx clean [options] [NODE...]
 
 Removes the declared outputs of the named nodes (default: all), so that the
 next build makes them again. spx.lock keeps its records, so status says
-"output missing"; the cache is kept.
+"output missing"; the cache is kept. An output that is not what spx wrote
+(edited by hand) is copied to .spx/backups/NODE/ first, and clean says where.
 
 With --gone, removes instead the outputs of nodes that left the pipeline:
 instances of a feature whose directory was removed, nodes deleted from
@@ -52,6 +58,7 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.failed;
   }
   let leftAlone = 0;
+  const precious = values.gone ? () => false : handEditCheck(pipeline.root, stateDir);
   try {
     for (const [node, outputs] of outputsOf) {
       for (const output of outputs) {
@@ -61,6 +68,13 @@ export async function run(args: string[]): Promise<number> {
           console.error(`spx: left ${output} (${node}) alone: it leads through the symlink ${escape.link} to ${escape.target}, outside the project`);
           leftAlone++;
           continue;
+        }
+        if (precious(node, output)) {
+          if (values['dry-run']) console.log(`would back up ${output} (${node}): it is not what spx wrote`);
+          else {
+            const backup = backUpOutput(pipeline.root, stateDir, node, output);
+            if (backup) console.log(`backed up ${output} (${node}) to ${backup}: it is not what spx wrote`);
+          }
         }
         console.log(`${values['dry-run'] ? 'would remove' : 'removed'} ${output} (${node})`);
         // Without the trailing "/": a directory output that is a link (inside the project) goes as a link, its target untouched.
@@ -72,6 +86,24 @@ export async function run(args: string[]): Promise<number> {
     lock?.release();
   }
   return leftAlone > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * Whether an output holds what spx did not write, as regeneration judges it
+ * (node-runner's backUpHandEdits): a hand edit of a recorded output, or a
+ * file there before the node was ever recorded. A directory of unknown
+ * origin is a build directory far more often than a human's work.
+ */
+function handEditCheck(root: string, stateDir: string): (node: string, output: string) => boolean {
+  const recorded: Readonly<Record<string, LockEntry>> = BuildState.open(root, stateDir, { readOnly: true }).nodes();
+  const statCache = StatCache.load(root, stateDir);
+  return (node, output) => {
+    const hash = hashOutput(statCache, root, output);
+    if (hash === undefined) return false;
+    const entry = Object.hasOwn(recorded, node) ? recorded[node] : undefined;
+    if (!entry) return !isDirectoryOutput(output);
+    return hash !== (ownEntry(entry.generated, output) ?? ownEntry(entry.outputs, output));
+  };
 }
 
 function declaredOutputs(nodes: Readonly<Record<string, NodeConfig>>, names: readonly string[]): Map<string, readonly string[]> {

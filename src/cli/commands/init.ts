@@ -14,7 +14,8 @@ Starts a project from one of spx's ready pipelines: writes spx.yaml, a
 USER-SPEC.md template for the change you want, and adds .spx/ (spx's local
 state) to .gitignore, creating it if need be. spx.yaml's first line points
 editors at spx's JSON Schema, so that they check and complete it. Then says
-what to do next. Refuses to overwrite spx.yaml or USER-SPEC.md without --force.
+what to do next. Refuses to overwrite spx.yaml or USER-SPEC.md without --force;
+with it, an edited USER-SPEC.md is first copied to .spx/backups/@init/.
 
 Pipelines:
   spec-plan-execute  context → spec → plan (Gemini API) → review → execute
@@ -58,6 +59,7 @@ export async function run(args: string[]): Promise<number> {
 
   const gitignore = { created: 'created .gitignore, ignoring .spx/', added: 'added .spx/ to .gitignore', present: '.gitignore already ignores .spx/' }[result.gitignore];
   console.log(`spx init: wrote ${result.written.join(' and ')} (the ${pipeline} pipeline); ${gitignore}`);
+  if (result.userSpecBackup) console.log(`kept your edited USER-SPEC.md in ${result.userSpecBackup}`);
   console.log(`editors check ${result.written[0]} against ${result.schema}`);
   if (!(await insideWorkTree(root, new AbortController().signal))) {
     console.log('note: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');

@@ -3,6 +3,7 @@ import { loadPipeline } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { projectFile } from '../project.js';
+import { ignoredOutputs, ignoredOutputWarning } from '../ignored-outputs.js';
 
 export const help = `Usage: spx validate [options]
 
@@ -10,7 +11,9 @@ Checks the pipeline file against spx's schema and rules (unknown keys,
 types, unknown or cyclic dependencies, clashing or escaping outputs) and
 prints every problem as file:line:column. With extends, the base pipeline
 is checked too. Runs nothing and writes nothing: the file is checked
-afresh, never served from the config cache in .spx/.
+afresh, never served from the config cache in .spx/. Warns when the output
+of a node that calls a model or an agent lies in a path git ignores while
+spx.lock is committed: a fresh clone would run that node again.
 
 Options:
   -f, --file FILE    pipeline file (default: spx.yaml)
@@ -31,5 +34,8 @@ export async function run(args: string[]): Promise<number> {
   const pipeline = await loadPipeline(file, { root: path.dirname(file), cache: false });
   const count = Object.keys(pipeline.config.nodes).length;
   console.log(`${file}: valid (${count} node${count === 1 ? '' : 's'})`);
+  for (const item of await ignoredOutputs(pipeline.root, pipeline.config.nodes, new AbortController().signal)) {
+    console.log(`warning: ${item.node}: ${ignoredOutputWarning(item)}`);
+  }
   return EXIT.ok;
 }
