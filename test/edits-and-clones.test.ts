@@ -143,6 +143,10 @@ describe('a fresh clone of a carried-out project', () => {
     // The bundle is rebuilt (it is ignored); nothing committed changes, nothing is applied twice.
     expect(git(work.dir, 'status', '--porcelain', '--untracked-files=all')).toBe('');
     expect(work.read('src/b.js')).toBe('exports.b = 2;\n');
+    // What is in the repository was generated from these inputs and approved: CI can prove it, with no key.
+    const check = await work.spx(['check'], { env: { ...cloneAgent.env(), GEMINI_API_KEY: undefined } });
+    expectCode(check, 0);
+    expect(cloneAgent.calls()).toEqual([]);
   });
 });
 
