@@ -15,7 +15,6 @@ import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
-import { approvedBytes, changeSinceApproval, diffAgainstApproved, keepApprovedBytes } from '../approved-bytes.js';
 import { LocalCache } from '../../cache/local-cache.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +25,10 @@ import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
-import { ignoredOutputWarning, newlyIgnoredOutputs } from '../ignored-outputs.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
+
+/** The kinds whose outputs cost a model or an agent to make again. */
+const MODEL_KINDS: ReadonlySet<string> = new Set(['spec', 'plan', 'execute']);
 
 export const help = `Usage: spx build [options] [NODE...]
 
@@ -120,7 +121,9 @@ export async function run(args: string[]): Promise<number> {
     const statCache = StatCache.load(pipeline.root, stateDir);
     const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache };
     // A dry run writes nothing, not even the memory of what was warned about.
-    if (!values['dry-run']) {
+    // Only model and agent outputs matter (the rest is remade for free): a pipeline without them loads none of this.
+    if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => MODEL_KINDS.has(node.kind))) {
+      const { ignoredOutputWarning, newlyIgnoredOutputs } = await import('../ignored-outputs.js');
       for (const item of await newlyIgnoredOutputs(pipeline.root, stateDir, pipeline.config.nodes, stop.signal)) {
         renderer.handle({ type: 'warning', node: item.node, message: ignoredOutputWarning(item) });
       }
@@ -202,7 +205,7 @@ async function buildAndReview(session: Session): Promise<number> {
     }
     if (answer === 'no') break;
     for (const node of summary.awaitingReview) approveNode(pipeline, state, statCache, node);
-    keepApproved(session, summary.awaitingReview);
+    await keepApproved(session, summary.awaitingReview);
     summary = await buildOnce(session);
   }
   return conclude(session, summary);
@@ -217,7 +220,7 @@ async function buildOnce(session: Session): Promise<BuildSummary> {
     if (event.type === 'approved') approved.push(event.node);
     renderer.handle(event);
   });
-  keepApproved(session, approved);
+  await keepApproved(session, approved);
   await renderer.flush();
   const remoteStats = cache && 'takeStats' in cache ? cache.takeStats() : undefined;
   // Written for a --no-cache build too: `spx cache stats` must not show an
@@ -227,8 +230,9 @@ async function buildOnce(session: Session): Promise<BuildSummary> {
 }
 
 /** --approve and the terminal's y: the approved bytes go to the local cache, for spx diff. */
-function keepApproved({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): void {
+async function keepApproved({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): Promise<void> {
   if (nodes.length === 0 || values['no-cache']) return;
+  const { keepApprovedBytes } = await import('../approved-bytes.js');
   keepApprovedBytes(pipeline, state, resolveCacheDir(values['cache-dir'], process.env, stateDir), nodes);
 }
 
@@ -259,7 +263,7 @@ async function conclude({ command, pipeline, renderer, stop, state, stateDir }: 
   if (summary.awaitingReview.length === 0) return EXIT.ok;
   const cacheDir = command.values['no-cache'] ? undefined : resolveCacheDir(command.values['cache-dir'], process.env, stateDir);
   for (const node of summary.awaitingReview) {
-    const sinceApproved = cacheDir === undefined ? undefined : await changeSinceApproval(pipeline, state, cacheDir, node);
+    const sinceApproved = cacheDir === undefined ? undefined : await (await import('../approved-bytes.js')).changeSinceApproval(pipeline, state, cacheDir, node);
     renderer.handle({ type: 'review-hint', node, outputs: pipeline.config.nodes[node]!.outputs, ...(sinceApproved ? { sinceApproved } : {}) });
   }
   return EXIT.review;
@@ -278,6 +282,7 @@ function saveState({ command, pipeline, state, statCache, stateDir }: Session): 
 /** Before the y/N question: what each output changed since it was last approved, where that is known. */
 async function showChangesSinceApproval({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): Promise<void> {
   if (values['no-cache']) return;
+  const { approvedBytes, diffAgainstApproved } = await import('../approved-bytes.js');
   const cache = new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
   for (const node of nodes) {
     for (const [output, hash] of Object.entries(state.get(node)?.approvedOutputs ?? {})) {
