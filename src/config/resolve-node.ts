@@ -4,52 +4,43 @@ import { resolveContextNode, type RawContextNode } from './resolve-context.js';
 
 export type RawNode = RawRunNode | RawPromptNode | RawContextNode | RawExecuteNode;
 
-interface RawExecuteNode {
+/** The keys every kind but context takes alike, as the schema admits them. */
+interface RawNodeFields {
   foreach?: string;
-  kind: 'execute';
   description?: string;
-  agent?: string;
+  inputs?: string[];
+  needs?: string[];
+  uses?: string[];
+  env?: string[];
+  envByValue?: string[];
+}
+
+/** What spec, plan and execute add: an instruction and one output file. */
+interface RawInstructedFields extends RawNodeFields {
   prompt?: string;
   promptFile?: string;
+  output: string;
+}
+
+interface RawExecuteNode extends RawInstructedFields {
+  kind: 'execute';
+  agent?: string;
   verify?: string[];
   attempts?: number;
   setup?: string[];
   link?: string[];
-  output: string;
-  inputs?: string[];
-  needs?: string[];
-  uses?: string[];
-  env?: string[];
-  envByValue?: string[];
 }
 
-interface RawPromptNode {
-  foreach?: string;
+interface RawPromptNode extends RawInstructedFields {
   kind: 'spec' | 'plan';
-  description?: string;
-  prompt?: string;
-  promptFile?: string;
   provider?: string;
-  output: string;
-  inputs?: string[];
-  needs?: string[];
-  uses?: string[];
-  env?: string[];
-  envByValue?: string[];
   review?: boolean;
 }
 
-interface RawRunNode {
-  foreach?: string;
+interface RawRunNode extends RawNodeFields {
   kind: 'run';
-  description?: string;
   command: string;
-  inputs?: string[];
   outputs?: string[];
-  needs?: string[];
-  uses?: string[];
-  env?: string[];
-  envByValue?: string[];
 }
 
 /** What resolving one node needs from the whole pipeline; errors are collected by whoever made these functions. */
