@@ -37,20 +37,15 @@ export class Graph {
   }
 
   /** What an unknown name is told: the pipeline's nodes, a foreach node by its name and its instances. */
-  unknownNodeMessage(name: string): string {
+  private unknownNodeMessage(name: string): string {
     const instances = this.config.instances ?? {};
-    const declared = [...new Set([...Object.keys(instances), ...this.names.filter((node) => !this.isInstance(node))])];
+    const declared = [...new Set([...Object.keys(instances), ...this.names.filter((node) => splitInstanceId(node) === undefined)])];
     const template = splitInstanceId(name)?.node;
     if (template !== undefined && instances[template]) {
       const known = instances[template];
       return `"${name}" is not an instance of "${template}"; its instances are: ${known.length > 0 ? known.join(', ') : 'none (its foreach matches no file)'}`;
     }
     return `unknown node "${name}"; the pipeline has: ${declared.join(', ')}`;
-  }
-
-  /** Whether a node is an instance of a foreach node. */
-  isInstance(node: string): boolean {
-    return splitInstanceId(node) !== undefined;
   }
 
   /**
