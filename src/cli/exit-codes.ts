@@ -1,4 +1,4 @@
-/** Exit codes scripts can rely on; documented in the README. */
+/** Exit codes scripts can rely on; documented in docs/cli.md. */
 export const EXIT = {
   ok: 0,
   /** A node failed (or the build could not start, e.g. the project is locked). */

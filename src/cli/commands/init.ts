@@ -35,7 +35,7 @@ Options:
   -h, --help           show this help
 
 Instead of a copy, a spx.yaml may start with "extends: NAME" and override
-the pipeline's providers, vars, defaults and nodes (see the README).
+the pipeline's providers, vars, defaults and nodes (see docs/reference.md).
 
 Exit codes: 0 written, 2 a file exists (without --force), an unknown pipeline
 or another usage error.`;

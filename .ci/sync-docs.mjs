@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Keeps the README's reference sections identical to their sources: the
-// commands' help texts (src/cli/commands/*.ts, as bin/spx.js prints them),
-// the --json event types (src/scheduler/events.ts) and the spx.yaml keys
-// (schema/spx.schema.json). Each lives in README.md between
+// Keeps the reference docs identical to their sources: the commands' help
+// texts (src/cli/commands/*.ts, as bin/spx.js prints them) and the --json
+// event types (src/scheduler/events.ts) in docs/cli.md, the spx.yaml keys
+// (schema/spx.schema.json) in docs/reference.md. Each lives between
 //   <!-- BEGIN generated: NAME -->  and  <!-- END generated: NAME -->
 //
-// Usage: npm run build && node .ci/sync-readme.mjs           rewrite README.md
-//        npm run build && node .ci/sync-readme.mjs --check   exit 1 if it is out of date
+// Usage: npm run build && node .ci/sync-docs.mjs           rewrite the docs
+//        npm run build && node .ci/sync-docs.mjs --check   exit 1 if one is out of date
 // Plain Node, no dependencies.
 
 import { execFileSync } from 'node:child_process';
@@ -15,7 +15,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const readmePath = join(repo, 'README.md');
 const check = process.argv.includes('--check');
 
 const spx = (...args) =>
@@ -30,7 +29,7 @@ function cliSection() {
     const source = readFileSync(join(repo, 'src/cli/commands', `${command}.ts`), 'utf8');
     const written = source.match(/export const help = `([\s\S]*?)`;/)?.[1]?.replace(/\\([`$\\])/g, '$1');
     if (written !== printed) throw new Error(`spx ${command} --help differs from src/cli/commands/${command}.ts: run npm run build`);
-    parts.push('', `### spx ${command}`, '', '```', printed, '```');
+    parts.push('', `## spx ${command}`, '', '```', printed, '```');
   }
   return parts.join('\n');
 }
@@ -80,7 +79,7 @@ function eventsSection() {
     if (intersected) names.push(...fieldsOf(source, intersected));
     const fields = [...new Set(names)].map((name) => `\`${name}\``).join(', ');
     const meaning = EVENT_MEANINGS[type];
-    if (meaning === undefined) throw new Error(`event "${type}" has no meaning in .ci/sync-readme.mjs: add one`);
+    if (meaning === undefined) throw new Error(`event "${type}" has no meaning in .ci/sync-docs.mjs: add one`);
     rows.push(`| \`${type}\` | ${fields} | ${meaning} |`);
   }
   return rows.join('\n');
@@ -127,12 +126,12 @@ function schemaSection() {
   for (const [name, values] of variants(defs.node, 'kind')) headings.set(name, `A node of kind ${values.map((v) => `\`${v}\``).join(' or ')}`);
   for (const [name, values] of variants(defs.provider, 'type')) headings.set(name, `A provider of type ${values.map((v) => `\`${v}\``).join(' or ')}`);
 
-  const parts = ['#### Top level', '', table(schema), '', '#### `defaults`', '', table(schema.properties.defaults)];
+  const parts = ['### Top level', '', table(schema), '', '### `defaults`', '', table(schema.properties.defaults)];
   const described = new Set(['node', 'provider']);
   const emit = (name) => {
     if (described.has(name) || !defs[name]?.properties) return;
     described.add(name);
-    parts.push('', `#### ${headings.get(name) ?? `\`${name}\``}`, '', defs[name].description ?? '', '', table(defs[name]));
+    parts.push('', `### ${headings.get(name) ?? `\`${name}\``}`, '', defs[name].description ?? '', '', table(defs[name]));
     // Nested maps (a context node's `files`, `repomix`) right after their owner.
     for (const [key, prop] of Object.entries(defs[name].properties)) {
       const nested = prop.$ref && refName(prop.$ref);
@@ -147,26 +146,32 @@ function schemaSection() {
   return parts.join('\n');
 }
 
-const sections = { cli: cliSection, events: eventsSection, schema: schemaSection };
-const before = readFileSync(readmePath, 'utf8');
-let after = before;
-for (const [name, make] of Object.entries(sections)) {
-  const begin = `<!-- BEGIN generated: ${name} -->`;
-  const end = `<!-- END generated: ${name} -->`;
-  const from = after.indexOf(begin);
-  const to = after.indexOf(end);
-  if (from === -1 || to < from) throw new Error(`README.md lacks the markers ${begin} … ${end}`);
-  after = `${after.slice(0, from + begin.length)}\n${make()}\n${after.slice(to)}`;
-}
-if (check) {
-  if (after !== before) {
-    console.error('README.md is out of date with the CLI, events or schema: run node .ci/sync-readme.mjs');
-    process.exit(1);
+// Which file holds each generated section.
+const sections = [
+  { name: 'cli', file: 'docs/cli.md', make: cliSection },
+  { name: 'events', file: 'docs/cli.md', make: eventsSection },
+  { name: 'schema', file: 'docs/reference.md', make: schemaSection },
+];
+let stale = false;
+for (const file of new Set(sections.map((section) => section.file))) {
+  const before = readFileSync(join(repo, file), 'utf8');
+  let after = before;
+  for (const { name, make } of sections.filter((section) => section.file === file)) {
+    const begin = `<!-- BEGIN generated: ${name} -->`;
+    const end = `<!-- END generated: ${name} -->`;
+    const from = after.indexOf(begin);
+    const to = after.indexOf(end);
+    if (from === -1 || to < from) throw new Error(`${file} lacks the markers ${begin} … ${end}`);
+    after = `${after.slice(0, from + begin.length)}\n${make()}\n${after.slice(to)}`;
   }
-  console.log('README.md is up to date');
-} else if (after !== before) {
-  writeFileSync(readmePath, after);
-  console.log('README.md updated');
-} else {
-  console.log('README.md is up to date');
+  if (after === before) {
+    console.log(`${file} is up to date`);
+  } else if (check) {
+    console.error(`${file} is out of date with the CLI, events or schema: run node .ci/sync-docs.mjs`);
+    stale = true;
+  } else {
+    writeFileSync(join(repo, file), after);
+    console.log(`${file} updated`);
+  }
 }
+if (stale) process.exit(1);
