@@ -82,7 +82,7 @@ describe('what each ready pipeline does', () => {
     expect(nodes['context']).toMatchObject({ files: { include: ['**'], exclude: expect.arrayContaining(['AI-PLAN.md']) }, maxTokens: 800000 });
     // Targeted: tests, manifests, the files the spec names and those holding its identifiers.
     expect(nodes['plan-context']).toMatchObject({
-      files: { include: expect.arrayContaining(['test/**', '**/package.json', '**/go.mod', '**/Makefile']), fromOutput: 'spec', fromCommand: expect.stringContaining('git grep -l') },
+      files: { include: expect.arrayContaining(['test/**', '**/package.json', '**/go.mod', '**/Makefile']), fromOutput: 'spec', fromCommand: expect.stringContaining('git grep --no-index') },
       uses: ['spec'],
     });
     // The plan's own files, sized for the agent.
@@ -134,7 +134,9 @@ describe('what each ready pipeline does', () => {
 
   it('local: spec and plan from ollama run, with a small token budget; no execute', async () => {
     const config = await shipped('local');
-    expect(kinds(config)).toEqual({ context: 'context', spec: 'spec', plan: 'plan' });
+    expect(kinds(config)).toEqual({ context: 'context', spec: 'spec', 'plan-context': 'context', plan: 'plan' });
+    expect(config.nodes['plan']).toMatchObject({ uses: ['plan-context'] });
+    expect(config.nodes['plan-context']).toMatchObject({ files: { fromOutput: 'spec' }, maxTokens: 24000, repomix: { compress: true } });
     expect(config.nodes['spec']).toMatchObject({ provider: { type: 'command', command: ['ollama', 'run', expect.any(String)] } });
     expect(config.nodes['context']).toMatchObject({ maxTokens: expect.any(Number), repomix: { compress: true } });
   });
