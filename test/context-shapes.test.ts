@@ -1,10 +1,14 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAgents, git, StandInAgent } from './helpers/agents.js';
+import { cleanupCacheDirs, tempDir } from './helpers/cache.js';
 import { cleanupProjects, createProject, statusOf, type SpxResult, type TestProject } from './helpers/project.js';
 
 afterEach(async () => {
   await cleanupProjects();
   cleanupAgents();
+  cleanupCacheDirs();
 });
 
 /** Each test builds three repomix bundles and runs an agent, several times: minutes on a busy machine. */
@@ -24,11 +28,11 @@ const FILES: Record<string, string> = {
 
 /**
  * The shipped spec-plan-execute pipeline as a project uses it: its spec and
- * plan answered offline (echo), its agent the stand-in `claude`; `nodes`
- * (YAML indented by two spaces) replaces some of its nodes.
+ * plan answered offline (echo, or `model`), its agent the stand-in `claude`;
+ * `nodes` (YAML indented by two spaces) replaces some of its nodes.
  */
-function shippedProject(nodes = '', files: Record<string, string> = {}): TestProject {
-  const yaml = ['version: 1', 'extends: spec-plan-execute', 'providers:', '  gemini: { type: echo }', ...(nodes === '' ? [] : ['nodes:', nodes]), ''].join('\n');
+function shippedProject(nodes = '', files: Record<string, string> = {}, model = '  gemini: { type: echo }'): TestProject {
+  const yaml = ['version: 1', 'extends: spec-plan-execute', 'providers:', model, ...(nodes === '' ? [] : ['nodes:', nodes]), ''].join('\n');
   const project = createProject({ ...FILES, ...files }, yaml);
   git(project.dir, 'init', '-q');
   git(project.dir, 'add', '-A');
@@ -105,6 +109,30 @@ describe('the shipped pipeline gives the agent the files the approved plan names
     expect(printed(result)).toMatch(/execute skipped/);
     expect(agent.calls()).toEqual([]);
     expect(project.exists('.spx/context/plan-files.xml')).toBe(false);
+  });
+});
+
+describe('the shipped pipeline gives the plan what the spec concerns', { timeout: SLOW }, () => {
+  it('the plan reads the files the spec names, the files holding its identifiers, the tests and the manifests; not the rest', async () => {
+    const answers = tempDir();
+    // The model's spec names src/math.ts by path and parseFlags in backticks, as a real spec does.
+    writeFileSync(path.join(answers, 'spec.md'), '# Spec\n\n## Current behaviour\n\n`src/math.ts` adds; `parseFlags` reads the options.\n');
+    const project = shippedProject(
+      '',
+      {
+        'src/flags.ts': 'export function parseFlags() { return "FLAGS_MARKER_77e"; }\n',
+        'test/math.test.ts': 'import "../src/math"; // TEST_MARKER_3aa\n',
+      },
+      `  gemini: { type: command, command: [sh, -c, "cat > /dev/null; cat '${answers}/spec.md'"] }`,
+    );
+    const result = await project.spx(['build']);
+    expect(result.code, printed(result)).toBe(3);
+    const prompt = project.read('.spx/prompts/plan.md');
+    expect(prompt).toContain('uses plan-context: .spx/context/plan-context.xml');
+    for (const marker of ['MATH_MARKER_5d1', 'FLAGS_MARKER_77e', 'TEST_MARKER_3aa', '"name": "shapes"']) expect(prompt).toContain(marker);
+    expect(prompt).not.toContain('OTHER_MARKER_9c2');
+    // The spec read the whole codebase.
+    expect(project.read('.spx/prompts/spec.md')).toContain('OTHER_MARKER_9c2');
   });
 });
 
