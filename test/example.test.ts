@@ -67,7 +67,7 @@ describe('examples/word-count, rehearsed offline in a git repository of its own'
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('✓ plan: AI-PLAN.md approved (--approve)');
     expect(result.stdout).toContain('the agent changed no file');
-    expect(result.stdout).toMatch(/^spx: 1 ran, 3 fresh/m);
+    expect(result.stdout).toMatch(/^spx: 2 ran, 4 fresh/m);
     expect(project.read('.spx/execute/execute.patch')).toBe('');
     // Everything spx wrote is git-ignored, and the echo "agent" changed nothing.
     expect(git('status', '--porcelain')).toBe('');
@@ -77,7 +77,7 @@ describe('examples/word-count, rehearsed offline in a git repository of its own'
     // Built and approved: the same command again does nothing.
     const again = await project.spx(['build', '--provider', 'rehearse', '--approve'], { env: OFFLINE });
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^spx: 0 ran, 4 fresh/m);
+    expect(again.stdout).toMatch(/^spx: 0 ran, 6 fresh/m);
   }, 60_000);
 
   it('verify really runs node --test in the worktree: a failing test fails execute, and nothing is applied', async () => {

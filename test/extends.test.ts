@@ -212,7 +212,7 @@ describe('extends with the shipped pipelines', () => {
     );
     const graph = await p.spx(['graph', '--format', 'json']);
     expect(graph.code, graph.stderr).toBe(0);
-    expect((JSON.parse(graph.stdout) as { nodes: { name: string }[] }).nodes.map((n) => n.name)).toEqual(['context', 'spec', 'plan', 'execute']);
+    expect((JSON.parse(graph.stdout) as { nodes: { name: string }[] }).nodes.map((n) => n.name)).toEqual(['context', 'spec', 'plan-context', 'plan', 'plan-files', 'execute']);
 
     const build = await p.spx(['build']);
     expect(build.code, build.stdout + build.stderr).toBe(3);

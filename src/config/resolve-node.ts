@@ -29,6 +29,8 @@ interface RawExecuteNode extends RawInstructedFields {
   attempts?: number;
   setup?: string[];
   link?: string[];
+  effort?: ExecuteNodeConfig['effort'];
+  parallelAgents?: boolean;
 }
 
 interface RawPromptNode extends RawInstructedFields {
@@ -119,6 +121,8 @@ function resolveExecuteNode(node: RawExecuteNode, common: CommonFields, at: Loca
     attempts: node.attempts ?? 3,
     setup: (node.setup ?? []).map((command, i) => scope.substitute(command, at('setup', i))),
     link: (node.link ?? []).map((p, i) => scope.normalise(scope.substitute(p, at('link', i)))),
+    ...(node.effort === undefined ? {} : { effort: node.effort }),
+    parallelAgents: node.parallelAgents ?? false,
   };
 }
 

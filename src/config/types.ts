@@ -143,7 +143,14 @@ export interface ExecuteNodeConfig extends NodeFields, InstructedNodeFields {
   setup: string[];
   /** Paths (e.g. node_modules) linked from the user's tree into the worktree, never part of the patch. */
   link: string[];
+  /** How hard the agent thinks: a phrase added to its prompt (Claude Code's thinking keywords); absent, none. */
+  effort?: (typeof AGENT_EFFORTS)[number];
+  /** Asks the agent to split independent work among parallel subagents. */
+  parallelAgents: boolean;
 }
+
+/** `effort:` values, least to most thinking (and cost). */
+export const AGENT_EFFORTS = ['think', 'think-hard', 'think-harder', 'ultrathink'] as const;
 
 export type NodeConfig = RunNodeConfig | PromptNodeConfig | ContextNodeConfig | ExecuteNodeConfig;
 

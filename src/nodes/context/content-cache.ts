@@ -7,8 +7,8 @@ import { seal, unsealJson } from '../../util/sealed.js';
 import { isRecord } from '../../util/shape.js';
 import { withoutPrototype } from '../../util/name-table.js';
 
-/** 2: sealed (see sealed.ts). */
-const FORMAT = 2;
+/** 2: sealed (see sealed.ts). 3: a position before a full stop (`a.ts:12.`) is stripped from mentions. */
+const FORMAT = 3;
 const FILE = 'context-cache.json';
 
 /** [content hash, what was learnt from that content]. */

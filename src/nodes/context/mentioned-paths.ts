@@ -12,7 +12,9 @@ export function pathLikeWords(text: string): string[] {
   for (const match of text.matchAll(/[\w@+~%$.\-/:#]+/g)) {
     const word = match[0]
       .replace(/#.*$/, '')
-      .replace(/(:\d+)+:?$/, '')
+      // A sentence may end right after a position: `a.ts:12.`
+      .replace(/[.:]+$/, '')
+      .replace(/(:\d+)+$/, '')
       .replace(/[.:]+$/, '')
       .replace(/^(\.\/)+/, '');
     if ((word.includes('/') || word.includes('.')) && /[\w]/.test(word)) words.add(word);

@@ -50,7 +50,7 @@ export async function packBundle(config: ContextNodeConfig, context: RunContext)
     // repomix cannot be stopped midway: an interrupt takes effect once it returns.
     if (context.signal.aborted) throw new NodeFailure('interrupted');
     reportLeftOut(result, context);
-    checkBudget(result, config.maxTokens);
+    checkBudget(result, config);
     renameSync(temp, target);
     const bytes = statSync(target).size;
     context.onProgress(`${count(result.totalFiles, 'file')}, ${formatBytes(bytes)}, ${count(result.totalTokens, 'token')}`);
@@ -142,7 +142,8 @@ function reportLeftOut(result: PackResult, context: RunContext): void {
   }
 }
 
-function checkBudget(result: PackResult, maxTokens: number | undefined): void {
+function checkBudget(result: PackResult, config: ContextNodeConfig): void {
+  const { maxTokens } = config;
   if (maxTokens === undefined || result.totalTokens <= maxTokens) return;
   const largest = Object.entries(result.fileTokenCounts)
     .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
@@ -150,8 +151,15 @@ function checkBudget(result: PackResult, maxTokens: number | undefined): void {
     .map(([file, tokens]) => `\n    ${file}: ${count(tokens, 'token')}`);
   throw new NodeFailure(
     `the bundle has ${count(result.totalTokens, 'token')}, over maxTokens (${maxTokens.toLocaleString('en-US')}); largest files:${largest.join('')}\n` +
-      '  narrow files.include or files.exclude, or turn on repomix.compress',
+      `  ${narrowingHint(config)}`,
   );
+}
+
+/** What to change: a bundle of the files a plan names is too big for one agent's window. */
+function narrowingHint(config: ContextNodeConfig): string {
+  const source = config.files.fromOutput;
+  if (source === undefined) return 'narrow files.include or files.exclude, or turn on repomix.compress';
+  return `split the work into smaller plans (${source} names these files), leave large ones out with files.exclude, or turn on repomix.compress`;
 }
 
 function count(n: number, unit: string): string {

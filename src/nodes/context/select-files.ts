@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import type { ContextNodeConfig } from '../../config/types.js';
 import { displayName } from '../../files/file-name.js';
 import { globMatcher, notUtf8Message, type InputResolver, type LeftOut } from '../../files/input-resolver.js';
@@ -67,11 +67,10 @@ export async function selectFiles(config: ContextNodeConfig, context: SelectionC
     base = base.filter((file) => cache!.contains(regex, root, file, context.hashFile(file)!));
   }
 
-  const named = [
-    ...(files.fromCommand === undefined ? [] : await commandPaths(files.fromCommand, context)),
-    ...(files.fromOutput === undefined ? [] : mentionedPaths(files.fromOutput, context, cache!)),
-  ];
+  const mentioned = files.fromOutput === undefined ? [] : mentionedPaths(files.fromOutput, context, cache!);
+  const named = [...(files.fromCommand === undefined ? [] : await commandPaths(files.fromCommand, context)), ...mentioned];
   const added = named.filter((file) => project.admits(file) && !leftOut(file) && exists(file));
+  if (files.fromOutput !== undefined) noteMissing(files.fromOutput, mentioned, leftOut, context);
   cache?.save();
   return [...new Set([...base, ...added])].sort();
 }
@@ -132,6 +131,29 @@ function commandPaths(command: string, { root, resolver, signal }: SelectionCont
     }
     return result.stdout.split('\n').flatMap((line) => projectPath(line, root) ?? []);
   });
+}
+
+/** How many missing names a warning lists. */
+const MISSING_LISTED = 10;
+
+/**
+ * A document that names files which do not exist (a plan's new files, or
+ * a wrong path) still gives a bundle, of the files that do; the names that
+ * look like file paths (a directory and an extension: `src/new.ts`, not
+ * `e.g.` or `v1.2`) and are missing are said in one warning, so that a
+ * misspelt path does not silently leave the agent without a file.
+ */
+function noteMissing(source: string, mentioned: string[], leftOut: (file: string) => boolean, context: SelectionContext): void {
+  const looksLikeFile = (file: string): boolean => file.includes('/') && !file.includes(':') && /\.[A-Za-z0-9]{1,10}$/.test(file);
+  const missing = [...new Set(mentioned)]
+    .filter((file) => looksLikeFile(file) && !leftOut(file) && lstatSync(`${context.root}/${file}`, { throwIfNoEntry: false }) === undefined)
+    .sort();
+  if (missing.length === 0) return;
+  const listed = missing.slice(0, MISSING_LISTED).map(displayName);
+  if (missing.length > listed.length) listed.push(`and ${missing.length - listed.length} more`);
+  context.leftOut(
+    `${source} names ${missing.length === 1 ? 'a file that does' : `${missing.length} files that do`} not exist (new files it will create, or a wrong path); the bundle holds the others: ${listed.join(', ')}`,
+  );
 }
 
 /** Path-like words of the files `source` wrote, as they are now (a hand edit included). */

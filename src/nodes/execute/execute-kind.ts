@@ -7,6 +7,7 @@ import { runShellCommand } from '../../util/shell.js';
 import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from '../kind.js';
 import { inputsBesideInstruction, instructionFiles, instructionSetting, instructionText } from '../instructions.js';
 import { assemblePrompt, type PromptSection } from '../prompt-assembly.js';
+import { effortLines } from './agent-effort.js';
 import { repositoryRoot } from './git.js';
 import { landChange, type Landing } from './land-change.js';
 import { mergeQueueFor } from './merge-queue.js';
@@ -31,6 +32,10 @@ export const executeKind: NodeKindHandler<ExecuteNodeConfig> = {
       verify: config.verify,
       setup: config.setup,
       output: config.output,
+      // The phrases they add change the prompt, hence the work; absent when unset, so that
+      // fingerprints from before these settings existed still match.
+      ...(config.effort === undefined ? {} : { effort: config.effort }),
+      ...(config.parallelAgents ? { parallelAgents: true } : {}),
     };
   },
 
@@ -192,7 +197,8 @@ function agentPrompt(config: ExecuteNodeConfig, context: RunContext): string {
     config.verify.length === 0
       ? 'There are no verification commands: check your work as the plan says.'
       : `Verification commands (run them from the project root; all must pass):\n${config.verify.map((command) => `- ${command}`).join('\n')}`;
-  return `${assemblePrompt(instruction, sections, context.root)}\n${verification}\n`;
+  const effort = effortLines(config);
+  return `${assemblePrompt(instruction, sections, context.root)}\n${verification}\n${effort.length === 0 ? '' : `\n${effort.join('\n')}\n`}`;
 }
 
 function retryNote(attempt: number, attempts: number, failure: string): string {
