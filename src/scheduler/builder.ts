@@ -53,7 +53,8 @@ export async function buildWith(
   const order = graph.closure(options.targets);
   await loadHandlers(order.map((node) => pipeline.config.nodes[node]!.kind));
   const dependents = graph.dependentsWithin(order);
-  emit({ type: 'build-start', nodes: order, jobs: options.jobs });
+  const dependencies = Object.fromEntries(order.map((node) => [node, [...graph.dependencies(node)]]));
+  emit({ type: 'build-start', nodes: order, jobs: options.jobs, dependencies });
 
   const policy = new BuildPolicy(pipeline, state, options, seams, emit);
   const outcomes = await walk(
