@@ -47,9 +47,14 @@ export class NodeBoard {
     this.views.set(node, { state, note });
   }
 
-  /** One line per node, and one more under a working node for its latest output; each call turns the spinners. */
-  lines(paint: Paint): { text: string; paint: (text: string) => string }[] {
+  /**
+   * One line per node, and one more under a working node for its latest
+   * output while the whole stays within `height` rows (a frame taller than
+   * the screen could not be redrawn in place). Each call turns the spinners.
+   */
+  lines(paint: Paint, height: number): { text: string; paint: (text: string) => string }[] {
     const spinner = SPINNER[this.turn++ % SPINNER.length]!;
+    let spareRows = height - this.nodes.length;
     const lines: { text: string; paint: (text: string) => string }[] = [];
     for (const node of this.nodes) {
       const view = this.views.get(node)!;
@@ -60,7 +65,7 @@ export class NodeBoard {
           break;
         case 'working':
           lines.push({ text: `${spinner} ${node}: ${view.title}`, paint: (text) => paint('cyan', text.slice(0, 1)) + text.slice(1) });
-          if (view.detail !== '') lines.push({ text: `    ${view.detail}`, paint: (text) => paint('dim', text) });
+          if (view.detail !== '' && spareRows-- > 0) lines.push({ text: `    ${view.detail}`, paint: (text) => paint('dim', text) });
           break;
         case 'done':
           lines.push({ text: `✔ ${node} (${view.note})`, paint: (text) => paint('green', text.slice(0, 1)) + text.slice(1) });

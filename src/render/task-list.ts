@@ -171,6 +171,7 @@ export class TaskListRenderer implements Renderer {
   }
 
   private draw(): void {
-    if (this.board) this.frame.draw(this.board.lines(this.paint));
+    const rows = (this.options.out as { rows?: number }).rows ?? 24;
+    if (this.board) this.frame.draw(this.board.lines(this.paint, rows - 1));
   }
 }

@@ -2,7 +2,7 @@ import type { StaleReason } from '../fingerprint/explain.js';
 
 /**
  * What a build reports. The scheduler never prints: it emits these typed
- * events and a renderer (listr2 task list, plain lines, `--json`) turns them
+ * events and a renderer (live task list, plain lines, `--json`) turns them
  * into output, as in wireit's event.ts. Reasons are data, worded only by
  * the renderer (render/describe.ts).
  */

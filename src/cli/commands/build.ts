@@ -7,6 +7,7 @@ import { spendsNoTokens } from '../../scheduler/zero-token-kinds.js';
 import type { BuildOptions } from '../../scheduler/build-options.js';
 import { Graph } from '../../graph/graph.js';
 import { OUTPUT_MODES, selectRenderer, type OutputMode } from '../../render/select.js';
+import { escapesForbidden } from '../../render/escapes.js';
 import type { Renderer } from '../../render/renderer.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
@@ -313,7 +314,7 @@ async function showChangesSinceApproval({ command: { values }, pipeline, state, 
       const before = approvedBytes(cache, hash);
       const file = join(pipeline.root, output);
       if (!before || !existsSync(file)) continue;
-      const colour = process.env.NO_COLOR === undefined ? '--color=always' : '--color=never';
+      const colour = escapesForbidden(process.env) ? '--color=never' : '--color=always';
       process.stdout.write(await diffAgainstApproved(output, before, readFileSync(file), [colour]));
     }
   }
