@@ -37,7 +37,7 @@ function cliSection() {
 
 // What each event means, where events.ts has no comment that says it.
 const EVENT_MEANINGS = {
-  'build-start': 'the build begins: the nodes it covers, in dependency order, and `-j`',
+  'build-start': 'the build begins: the nodes it covers, in dependency order, `-j`, and the `dependencies` of each node',
   fresh: 'the node is fresh: nothing to do',
   restored: 'the node was stale, and its outputs for the new fingerprint were restored from the cache instead of running it',
   backup: 'an output spx had not written as it is was copied aside before the node regenerated it',

@@ -29,9 +29,6 @@ import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
 
-/** The kinds whose outputs cost a model or an agent to make again. */
-const MODEL_KINDS: ReadonlySet<string> = new Set(['spec', 'plan', 'execute']);
-
 export const help = `Usage: spx build [options] [NODE...]
 
 Builds the named nodes (default: all) and everything they need, running only
@@ -134,7 +131,7 @@ export async function run(args: string[]): Promise<number> {
     const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, cacheMisses: [] };
     // A dry run writes nothing, not even the memory of what was warned about.
     // Only model and agent outputs matter (the rest is remade for free): a pipeline without them loads none of this.
-    if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => MODEL_KINDS.has(node.kind))) {
+    if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => !spendsNoTokens(node.kind))) {
       const { ignoredOutputWarning, newlyIgnoredOutputs } = await import('../ignored-outputs.js');
       for (const item of await newlyIgnoredOutputs(pipeline.root, stateDir, pipeline.config.nodes, stop.signal)) {
         renderer.handle({ type: 'warning', node: item.node, message: ignoredOutputWarning(item) });
@@ -159,7 +156,7 @@ function parseOptions(args: string[]) {
   if (values.help) return undefined;
   const jobs = parseJobs(values.jobs, availableParallelism());
   if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
-  // --force means "run it again"; --cache-only means "run nothing".
+  // --force means "run it again", a model node too; --cache-only means "call no model".
   if (values.force && values['cache-only']) throw new UserError('--force and --cache-only contradict each other');
   return { values, targets: positionals, jobs, output: parseOutputMode(values.output, values.json ?? false) };
 }
