@@ -36,12 +36,14 @@ function cliSection() {
 
 // What each event means, where events.ts has no comment that says it.
 const EVENT_MEANINGS = {
-  'build-start': 'the build begins: the nodes it covers, in dependency order, and `-j`',
+  'build-start': 'the build begins: the nodes it covers, in dependency order, `-j`, and the `dependencies` of each node',
   fresh: 'the node is fresh: nothing to do',
   restored: 'the node was stale, and its outputs for the new fingerprint were restored from the cache instead of running it',
   backup: 'an output spx had not written as it is was copied aside before the node regenerated it',
   warning: 'something went wrong that does not fail the build (e.g. a corrupt cache entry)',
   'cache-warning': 'something went wrong with the cache as a whole, not for one node (e.g. the remote cache is unreachable): said once',
+  queued: 'for the live task list only, never in `--json`: the node is stale and waits for a job slot (`-j`)',
+  working: 'for the live task list only, never in `--json`: the node took a job slot (restoring from the cache or running)',
   start: 'the node starts running; `reasons` says why it is stale, each an object tagged by `reason` (e.g. `{"reason": "input-changed", "file": "in.txt"}`; the list is `StaleReason` in src/fingerprint/explain.ts)',
   stale: '`--dry-run`: the node would run (or, `cached`, be restored), and why',
   output: "a chunk of the node's stdout or stderr, as it comes",
@@ -56,7 +58,7 @@ const EVENT_MEANINGS = {
   'lock-wait': 'another build holds the project lock: this one waits for it',
   'lock-busy': '`--no-wait`, and another build holds the project lock: nothing is built (exit 1)',
   'review-hint': 'the build stopped at a review gate and no one was asked: review `outputs`, then `spx approve NODE`',
-  'cache-only-misses': '`--cache-only`: the `nodes` the cache did not have, which would have had to run',
+  'cache-only-misses': '`--cache-only`: the model and agent `nodes` the cache did not have, which would have needed a model or an agent',
   'review-prompt-interrupted': 'Ctrl-C at the review prompt (asked on a terminal only, never with `--json`): nothing was approved',
 };
 

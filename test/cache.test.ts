@@ -194,33 +194,19 @@ describe('a damaged cache', () => {
 });
 
 describe('--cache-only and --no-cache', () => {
-  it('--cache-only with a partly-filled cache exits 1 naming every node that would run, runs nothing, restores the rest', async () => {
+  it('--cache-only runs the run nodes the cache lacks (they spend no token) and restores the rest', async () => {
     const a = await builtCheckout();
     const b = cloneProject(a);
     b.write('src.txt', 'changed\n');
     b.write('notes.txt', 'c\n');
 
-    // One at a time, so that a build stopping at its first miss could not
-    // pass for one that goes on through the whole graph.
     const result = await b.spx(['build', '-j', '1', '--cache-only', '--cache-dir', a.path('.spx/cache')]);
 
-    expect(result.code).toBe(1);
-    expect(b.takeRuns()).toEqual([]);
-    const named = /--cache-only: .*would have to run: (.*)$/m.exec(result.stderr);
-    expect(named, result.stderr).not.toBeNull();
-    // gen and notes miss; site and report need gen, so they would run too.
-    expect(named![1]!.split(', ').sort()).toEqual(['gen', 'notes', 'report', 'site']);
-    expect(snapshot(b, ['tool.sh'])).toEqual(snapshot(a, ['tool.sh']));
-    for (const output of ['gen.out', 'site', 'report.out', 'notes.out']) expect(b.exists(output)).toBe(false);
-
-    // --json: each miss a failure tagged cache-miss, and the list an event, not a stderr line.
-    const json = await b.spx(['build', '-j', '1', '--cache-only', '--json', '--cache-dir', a.path('.spx/cache')]);
-    expect(json.code).toBe(1);
-    expect(json.stderr).toBe('');
-    const events = jsonEvents(json.stdout);
-    expect(events.filter((e) => e.type === 'failure').map((e) => [e.node, e.reason]).sort()).toEqual([['gen', 'cache-miss'], ['notes', 'cache-miss']]);
-    const misses = events.find((e) => e.type === 'cache-only-misses');
-    expect((misses?.nodes as string[]).sort()).toEqual(['gen', 'notes', 'report', 'site']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    // gen and notes miss and run; site and report, new fingerprints behind gen, run too. The model-node misses: test/ci-recipe.test.ts.
+    expect(b.takeRuns().sort()).toEqual(['gen', 'notes', 'report', 'site']);
+    expect(result.stderr).not.toContain('--cache-only');
+    expect(b.read('site/index.txt')).toBe('changed\n');
   });
 
   it('--no-cache reruns every node and stores nothing', async () => {

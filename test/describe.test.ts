@@ -63,7 +63,7 @@ describe('why a node is stale, as data and in words', () => {
     expect(describeSkipReason({ reason: 'not-built', node: 'b' })).toBe('"b" was not built');
     expect(describeSkipReason({ reason: 'interrupted' })).toBe('the build was interrupted');
     expect(describeSkipReason({ reason: 'stopped-after-failure' })).toBe('the build stopped after a failure');
-    expect(describeFailure({ reason: 'cache-miss' })).toBe('not in the cache, and --cache-only forbids running it');
+    expect(describeFailure({ reason: 'cache-miss' })).toBe('not in the cache, and --cache-only forbids calling a model or an agent');
     expect(describeFailure({ reason: 'missing-input', files: ['a', 'b'] })).toBe('input file not found: a, b');
     expect(describeFailure({ reason: 'node-failure', message: 'command exited with code 1: false' })).toBe('command exited with code 1: false');
     expect(describeFailure({ reason: 'internal', message: 'Error: boom' })).toBe('internal error: Error: boom');

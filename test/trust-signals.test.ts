@@ -33,7 +33,8 @@ function buildInTerminal(
   wrap = (spx: string): string => `exec ${spx}`,
 ): { type(keys: string): void; hangUp(): void; output(): string; exited: Promise<Exit> } {
   // A pty made by `script` from a pipe has no size; a task list 0 columns wide draws nothing.
-  const command = `stty cols 120 rows 40; ${wrap(`'${process.execPath}' '${SPX_BIN}' build ${args.join(' ')}`)}`;
+  // NO_COLOR alone would give plain lines: --output tasks asks for the list all the same.
+  const command = `stty cols 120 rows 40; ${wrap(`'${process.execPath}' '${SPX_BIN}' build --output tasks ${args.join(' ')}`)}`;
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', NO_COLOR: '1' };
   delete env.CI;
   delete env.SPX_CACHE_DIR;

@@ -6,6 +6,7 @@ export interface RawContextNode {
   foreach?: string;
   kind: 'context';
   description?: string;
+  showOutput?: boolean;
   files?: {
     include?: string[];
     exclude?: string[];
@@ -29,6 +30,7 @@ export interface RawContextNode {
 /** What every kind resolves alike (resolvePipeline computes it). */
 interface CommonFields {
   description?: string;
+  showOutput?: boolean;
   foreach?: string;
   needs: string[];
   uses: string[];

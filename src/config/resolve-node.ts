@@ -13,6 +13,7 @@ interface RawNodeFields {
   uses?: string[];
   env?: string[];
   envByValue?: string[];
+  showOutput?: boolean;
 }
 
 /** What spec, plan and execute add: an instruction and one output file. */
@@ -82,6 +83,7 @@ function commonFields(node: RawNode, at: Locate, scope: PipelineScope) {
   const defaults = scope.defaults;
   return {
     ...(node.description === undefined ? {} : { description: node.description }),
+    ...(node.showOutput === true ? { showOutput: true } : {}),
     ...(node.foreach === undefined ? {} : { foreach: scope.normalise(scope.substitute(node.foreach, at('foreach'))) }),
     inputs: (node.inputs ?? []).map((p, i) => scope.normalise(scope.substitute(p, at('inputs', i)))),
     needs: [...(node.needs ?? [])],

@@ -33,6 +33,8 @@ interface NodeFields {
   env: string[];
   /** The secret-looking variables of `env` whose values enter the fingerprint all the same. */
   envByValue: string[];
+  /** Show the node's output on a terminal when it succeeds, as -v does for every node. Display only: not in the fingerprint. */
+  showOutput?: boolean;
 }
 
 /** What spec, plan and execute nodes add: an instruction, a model or agent, one output file. */
@@ -89,6 +91,8 @@ export interface ContextNodeConfig {
   uses: string[];
   env: string[];
   envByValue: string[];
+  /** As for every kind (NodeFields). */
+  showOutput?: boolean;
 }
 
 /** Which files a context bundle holds: (include ∩ contains ∩ changedSince) ∪ fromCommand ∪ fromOutput, minus exclude and ignored files. */

@@ -20,7 +20,7 @@ export function commandLine(event: CommandEvent): { stream: 'out' | 'err'; text:
         text: `spx: review ${event.outputs.join(', ')}${event.sinceApproved ? ` (+${event.sinceApproved.added} −${event.sinceApproved.removed} lines since approved: spx diff ${event.node})` : ''}, then run: spx approve ${event.node}   (or build with --approve)`,
       };
     case 'cache-only-misses':
-      return { stream: 'err', text: `spx: --cache-only: not in the cache, so these would have to run: ${event.nodes.join(', ')}` };
+      return { stream: 'err', text: `spx: --cache-only: not in the cache, so these would need a model or an agent: ${event.nodes.join(', ')}` };
     case 'review-prompt-interrupted':
       // The prompt's line is still open: Ctrl-C ended no line.
       return { stream: 'out', text: '\nspx: interrupted at the review prompt; nothing was approved' };

@@ -69,7 +69,7 @@ export function describeFailure(failure: FailureReason): string {
     case 'missing-input':
       return `input file not found: ${failure.files.join(', ')}`;
     case 'cache-miss':
-      return 'not in the cache, and --cache-only forbids running it';
+      return 'not in the cache, and --cache-only forbids calling a model or an agent';
     case 'internal':
       return `internal error: ${failure.message}`;
   }

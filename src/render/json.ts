@@ -10,6 +10,8 @@ export class JsonRenderer implements Renderer {
   constructor(private readonly out: NodeJS.WritableStream) {}
 
   handle(event: BuildEvent): void {
+    // A node's place in the -j queue changes nothing that a script acts on.
+    if (event.type === 'queued' || event.type === 'working') return;
     this.out.write(JSON.stringify(event) + '\n');
   }
 

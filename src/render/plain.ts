@@ -89,6 +89,8 @@ export class PlainRenderer implements Renderer {
         break;
       case 'output':
       case 'progress':
+      case 'queued':
+      case 'working':
         break;
     }
   }

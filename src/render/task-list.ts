@@ -1,92 +1,83 @@
 import { writeSync } from 'node:fs';
-import type { Listr, ListrTaskWrapper } from 'listr2';
 import type { BuildEvent } from '../scheduler/events.js';
 import { summaryLine } from './plain.js';
 import type { Renderer, RenderOptions } from './renderer.js';
 import { describeFailure, describeSkipReason, describeStaleReason } from './describe.js';
 import { cacheWarningOutsideBuild, commandLine } from './command-lines.js';
-
-type Settled =
-  | { state: 'fresh' }
-  | { state: 'ran'; seconds: number }
-  | { state: 'restored'; savedSeconds: number }
-  | { state: 'failed'; message: string }
-  | { state: 'skipped'; why: string };
-
-// listr2's wrapper type is generic over its renderers; this file only sets
-// titles and output, which every renderer supports.
-type Task = ListrTaskWrapper<unknown, any, any>;
-
-/** What listr2 writes when it ends, to undo its hiding of the cursor. */
-const SHOW_CURSOR = '\x1b[?25h';
+import { painter, type Paint } from './escapes.js';
+import { LiveFrame, SHOW_CURSOR } from './live-frame.js';
+import { NodeBoard } from './node-board.js';
 
 /** On a terminal with at most this many nodes, a live task list; past it, plain lines. */
 export const TASK_LIST_MAX_NODES = 50;
 
+/** How often a running node's spinner turns. */
+const TICK_MS = 80;
+
+export interface TaskListOptions extends RenderOptions {
+  /** Colour as well as cursor movement (off with --output tasks and NO_COLOR). */
+  colour: boolean;
+  /** Nodes whose output is shown after the list when they succeed (`showOutput: true`; every node with -v). */
+  showOutputOf: ReadonlySet<string>;
+}
+
 /**
- * The live listr2 task list shown on a terminal: one line per node with a
- * spinner while it runs. listr2 is imported only here, when a terminal is
- * there to show it.
+ * The live task list shown on a terminal: one line per node, redrawn in
+ * place. Only a node that holds a job slot spins; the others say what
+ * they wait for (the nodes they need, or a free slot under -j).
  */
 export class TaskListRenderer implements Renderer {
-  private readonly settle = new Map<string, (settled: Settled) => void>();
-  private readonly tasks = new Map<string, Task>();
+  private readonly frame: LiveFrame;
+  private readonly paint: Paint;
+  private board: NodeBoard | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private readonly failures: string[] = [];
   /** Backups and warnings, printed under the list once it is done. */
   private readonly notes: string[] = [];
-  private finished: Promise<unknown> | undefined;
+  /** Successful nodes' output asked for with -v or showOutput, printed under the list. */
+  private readonly shownOutputs: { node: string; output: string }[] = [];
   private summary = '';
-  /** From a build's start until it is flushed; outside one, a cache warning is a line of spx's own. */
-  private building = false;
 
-  private constructor(
-    private readonly ListrClass: typeof Listr,
-    private readonly options: RenderOptions,
-  ) {}
-
-  static async create(options: RenderOptions): Promise<TaskListRenderer> {
-    const { Listr } = await import('listr2');
-    return new TaskListRenderer(Listr, options);
+  constructor(private readonly options: TaskListOptions) {
+    this.frame = new LiveFrame(options.out);
+    this.paint = painter(options.colour);
   }
 
   handle(event: BuildEvent): void {
+    const board = this.board;
     switch (event.type) {
       case 'build-start':
-        this.start(event.nodes);
+        this.start(event);
         break;
       case 'fresh':
-        this.settle.get(event.node)?.({ state: 'fresh' });
+        board?.settle(event.node, 'done', 'fresh');
         break;
-      case 'start': {
-        const task = this.tasks.get(event.node);
-        if (task) {
-          task.title = `${event.node}: ${event.description}`;
-          if (this.options.explain) task.output = `because ${event.reasons.map(describeStaleReason).join('; ')}`;
-        }
+      case 'queued':
+        board?.queue(event.node);
         break;
-      }
-      case 'progress': {
-        const task = this.tasks.get(event.node);
-        if (task) task.output = event.message;
+      case 'working':
+        board?.work(event.node, 'checking the cache');
         break;
-      }
+      case 'start':
+        board?.work(event.node, event.description, this.options.explain ? `because ${event.reasons.map(describeStaleReason).join('; ')}` : '');
+        break;
+      case 'progress':
+        board?.detail(event.node, event.message);
+        break;
       case 'output': {
         const lastLine = event.text.trimEnd().split('\n').pop();
-        const task = this.tasks.get(event.node);
-        if (task && lastLine) task.output = lastLine;
+        if (lastLine) board?.detail(event.node, lastLine);
         break;
       }
       case 'stale':
-        this.settle.get(event.node)?.({
-          state: 'skipped',
-          why: `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.map(describeStaleReason).join('; ')}`,
-        });
+        board?.settle(event.node, 'skipped', `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.map(describeStaleReason).join('; ')}`);
         break;
       case 'success':
-        this.settle.get(event.node)?.({ state: 'ran', seconds: event.seconds });
+        board?.settle(event.node, 'done', `${event.seconds.toFixed(2)}s`);
+        if (event.output.trim() !== '' && (this.options.verbose || this.options.showOutputOf.has(event.node))) this.shownOutputs.push({ node: event.node, output: event.output });
         break;
       case 'restored':
-        this.settle.get(event.node)?.({ state: 'restored', savedSeconds: event.savedSeconds });
+        board?.settle(event.node, 'done', `restored from cache, saved ${event.savedSeconds.toFixed(2)}s`);
         break;
       case 'backup':
         this.notes.push(`! ${event.node}: ${event.output} ${event.why === 'edited' ? 'was edited by hand' : 'was not written by spx'}; saved a copy to ${event.backup}`);
@@ -95,7 +86,7 @@ export class TaskListRenderer implements Renderer {
         this.notes.push(`! ${event.node}: ${event.message}`);
         break;
       case 'cache-warning':
-        if (this.building) this.notes.push(`! ${event.message}`);
+        if (board) this.notes.push(`! ${event.message}`);
         else this.writeLine(cacheWarningOutsideBuild(event.message));
         break;
       case 'review':
@@ -107,20 +98,18 @@ export class TaskListRenderer implements Renderer {
       case 'failure': {
         const message = describeFailure(event);
         this.failures.push(`✗ ${event.node}: ${message}\n${event.output}`);
-        this.settle.get(event.node)?.({ state: 'failed', message });
+        board?.settle(event.node, 'failed', message);
         break;
       }
       case 'skipped':
-        this.settle.get(event.node)?.({ state: 'skipped', why: describeSkipReason(event.because) });
+        board?.settle(event.node, 'skipped', describeSkipReason(event.because));
         break;
       case 'interrupted':
         this.failures.push(`spx: interrupted (${event.signal}); finished nodes are recorded`);
         break;
       case 'build-end':
         this.summary = summaryLine(event);
-        // No node's event comes after this one: a node still without an outcome
-        // would keep its spinner, and `flush` would wait for it, forever.
-        for (const settle of this.settle.values()) settle({ state: 'skipped', why: 'not built' });
+        this.stop();
         break;
       // Outside a build: no list is drawing.
       case 'lock-wait':
@@ -134,22 +123,23 @@ export class TaskListRenderer implements Renderer {
   }
 
   async flush(): Promise<void> {
-    await this.finished?.catch(() => undefined);
-    for (const note of this.notes) this.options.out.write(note + '\n');
-    for (const failure of this.failures) this.options.out.write(failure.endsWith('\n') ? failure : failure + '\n');
-    if (this.summary) this.options.out.write(this.summary + '\n');
+    this.stop();
+    const out = this.options.out;
+    for (const note of this.notes) out.write(note + '\n');
+    for (const { node, output } of this.shownOutputs) out.write(`── ${node} output ──\n${output.endsWith('\n') ? output : output + '\n'}`);
+    for (const failure of this.failures) out.write(failure.endsWith('\n') ? failure : failure + '\n');
+    if (this.summary) out.write(this.summary + '\n');
     this.notes.length = 0;
+    this.shownOutputs.length = 0;
     this.failures.length = 0;
     this.summary = '';
-    this.building = false;
   }
 
   abandon(): void {
-    // listr2 hid the cursor when it started drawing and shows it again only
-    // when the list ends, which an exit now would not wait for. Until then
-    // it holds back what others write to the stream, so this goes to the
-    // file descriptor.
-    if (this.finished === undefined) return;
+    // An exit now would not wait for a write to the stream: the cursor
+    // hidden while the list was drawing must be shown through the file descriptor.
+    if (!this.frame.isDrawing) return;
+    clearInterval(this.timer);
     const { fd } = this.options.out as { fd?: unknown };
     try {
       if (typeof fd === 'number') writeSync(fd, SHOW_CURSOR);
@@ -163,45 +153,25 @@ export class TaskListRenderer implements Renderer {
   }
 
   /** A new list for each build: the one after an approval at the prompt starts afresh. */
-  private start(nodes: readonly string[]): void {
-    this.building = true;
-    this.settle.clear();
-    this.tasks.clear();
-    // Events for fresh nodes arrive before listr2 has started their tasks, so
-    // each node's outcome is a promise made now and awaited by its task.
-    const outcomes = new Map<string, Promise<Settled>>();
-    for (const node of nodes) outcomes.set(node, new Promise((resolve) => this.settle.set(node, resolve)));
-    const list = new this.ListrClass(
-      nodes.map((node) => ({
-        title: node,
-        task: async (_context: unknown, task: Task): Promise<void> => {
-          this.tasks.set(node, task);
-          const settled = await outcomes.get(node)!;
-          switch (settled.state) {
-            case 'fresh':
-              task.title = `${node} (fresh)`;
-              return;
-            case 'ran':
-              task.title = `${node} (${settled.seconds.toFixed(2)}s)`;
-              return;
-            case 'restored':
-              task.title = `${node} (restored from cache, saved ${settled.savedSeconds.toFixed(2)}s)`;
-              return;
-            case 'skipped':
-              task.skip(`${node}: ${settled.why}`);
-              return;
-            case 'failed':
-              throw new Error(`${node}: ${settled.message}`);
-          }
-        },
-      })),
-      {
-        concurrent: true,
-        exitOnError: false,
-        registerSignalListeners: false,
-        rendererOptions: { collapseErrors: false },
-      },
-    );
-    this.finished = list.run();
+  private start(event: Extract<BuildEvent, { type: 'build-start' }>): void {
+    this.board = new NodeBoard(event.nodes, event.dependencies, event.jobs);
+    this.draw();
+    this.timer = setInterval(() => this.draw(), TICK_MS);
+    // A list that is drawing must not keep spx alive once the build is over.
+    this.timer.unref();
+  }
+
+  /** The last drawing stays on the screen, every node with its outcome. */
+  private stop(): void {
+    if (!this.board) return;
+    clearInterval(this.timer);
+    this.draw();
+    this.frame.close();
+    this.board = undefined;
+  }
+
+  private draw(): void {
+    const rows = (this.options.out as { rows?: number }).rows ?? 24;
+    if (this.board) this.frame.draw(this.board.lines(this.paint, rows - 1));
   }
 }

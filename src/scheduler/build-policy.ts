@@ -55,7 +55,11 @@ export class BuildPolicy implements WalkPolicy {
       return 'stale';
     }
     if (!forced) options.cache?.prefetch?.(result.fingerprint, config.outputs);
-    return () => this.seams.regenerate(node, result, emit);
+    emit({ type: 'queued', node });
+    return () => {
+      emit({ type: 'working', node });
+      return this.seams.regenerate(node, result, emit);
+    };
   }
 
   /** A node that is up to date but awaits review holds its dependents back; --approve approves it. */

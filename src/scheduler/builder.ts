@@ -29,7 +29,7 @@ export async function build(
   const { stateDir, cache, cacheOnly, signal, env } = options;
   const seams: BuildSeams = {
     files: diskFiles(pipeline.root, statCache, resolver),
-    // --cache-only must name every node that would run, not stop at the first.
+    // --cache-only must name every model node the cache lacks, not stop at the first.
     regenerate: (node, evaluation, emit) =>
       regenerateNode(node, evaluation, { pipeline, stateDir, state, statCache, resolver, cache, cacheOnly, signal, env, emit }),
   };
@@ -53,13 +53,14 @@ export async function buildWith(
   const order = graph.closure(options.targets);
   await loadHandlers(order.map((node) => pipeline.config.nodes[node]!.kind));
   const dependents = graph.dependentsWithin(order);
-  emit({ type: 'build-start', nodes: order, jobs: options.jobs });
+  const dependencies = Object.fromEntries(order.map((node) => [node, [...graph.dependencies(node)]]));
+  emit({ type: 'build-start', nodes: order, jobs: options.jobs, dependencies });
 
   const policy = new BuildPolicy(pipeline, state, options, seams, emit);
   const outcomes = await walk(
     { order, dependencies: (node) => graph.dependencies(node), dependents: (node) => dependents.get(node)! },
     policy,
-    // --cache-only must name every node that would run, not stop at the first.
+    // --cache-only must name every model node the cache lacks, not stop at the first.
     { jobs: options.jobs, keepGoing: options.keepGoing || options.cacheOnly, signal: options.signal },
   );
   // Uploads to a remote cache run in the background; the build is not over before they are.

@@ -2,12 +2,13 @@ import type { StaleReason } from '../fingerprint/explain.js';
 
 /**
  * What a build reports. The scheduler never prints: it emits these typed
- * events and a renderer (listr2 task list, plain lines, `--json`) turns them
+ * events and a renderer (live task list, plain lines, `--json`) turns them
  * into output, as in wireit's event.ts. Reasons are data, worded only by
  * the renderer (render/describe.ts).
  */
 export type BuildEvent =
-  | { type: 'build-start'; nodes: string[]; jobs: number }
+  /** `dependencies`: what each node waits for (its needs and uses within the build). */
+  | { type: 'build-start'; nodes: string[]; jobs: number; dependencies: Record<string, string[]> }
   /** Fingerprint matches spx.lock; `handEdited` lists outputs a human changed, kept as they are. */
   | { type: 'fresh'; node: string; handEdited: string[] }
   /** Stale, but its outputs for this fingerprint were in the cache: restored instead of run. */
@@ -21,6 +22,10 @@ export type BuildEvent =
   | { type: 'warning'; node: string; message: string }
   /** Something went wrong with the cache as a whole, not for one node (the remote cache is unreachable): said once. */
   | { type: 'cache-warning'; message: string }
+  /** Stale: it waits for a job slot (-j) to restore or run it. For a live display; `--json` leaves it out. */
+  | { type: 'queued'; node: string }
+  /** Took a job slot: now restoring from the cache or running. For a live display; `--json` leaves it out. */
+  | { type: 'working'; node: string }
   /** About to run; `reasons` says why it is stale. */
   | { type: 'start'; node: string; reasons: StaleReason[]; description: string }
   /** `--dry-run` / `spx status`: would run, and why. */
@@ -46,7 +51,7 @@ export type BuildEvent =
   | { type: 'lock-busy'; holder: string }
   /** The build stopped at this node's review gate, and no one was asked: what to do next. */
   | { type: 'review-hint'; node: string; outputs: string[]; /** Lines changed since the last approval, when its bytes are at hand. */ sinceApproved?: { added: number; removed: number } }
-  /** `--cache-only`: the nodes the cache did not have, which would have had to run. */
+  /** `--cache-only`: the model and agent nodes the cache did not have (and those left unbuilt behind them). */
   | { type: 'cache-only-misses'; nodes: string[] }
   /** Ctrl-C at the review prompt: nothing was approved. */
   | { type: 'review-prompt-interrupted' };
@@ -58,7 +63,7 @@ export type FailureReason =
   /** The kind could not choose its input files. */
   | { reason: 'selection'; message: string }
   | { reason: 'missing-input'; files: string[] }
-  /** `--cache-only`, and the cache did not have the node's outputs. */
+  /** `--cache-only`, and the cache did not have the outputs of this model or agent node. */
   | { reason: 'cache-miss' }
   /** A bug in spx, not in the pipeline. */
   | { reason: 'internal'; message: string };

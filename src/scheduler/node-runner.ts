@@ -18,6 +18,7 @@ import type { Evaluation } from './evaluate.js';
 import type { EventSink, FailureReason } from './events.js';
 import { removeWhatTheRunWrote, snapshotOutputs, type OutputSnapshot } from './interrupted-outputs.js';
 import { OutputBuffer } from './output-buffer.js';
+import { spendsNoTokens } from './zero-token-kinds.js';
 
 export interface NodeRunnerContext {
   pipeline: LoadedPipeline;
@@ -27,7 +28,7 @@ export interface NodeRunnerContext {
   resolver: InputResolver;
   /** Undefined with --no-cache. */
   cache: Cache | undefined;
-  /** --cache-only: a node missing from the cache fails instead of running. */
+  /** --cache-only: a model or agent node missing from the cache fails instead of running. */
   cacheOnly: boolean;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
@@ -71,7 +72,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
       onWarning: (message) => emit({ type: 'warning', node, message }),
     };
     if (!evaluation.forced && (await tryRestore(node, evaluation, context, runContext, output))) return 'restored';
-    if (context.cacheOnly) throw new CannotRun({ reason: 'cache-miss' });
+    if (context.cacheOnly && !spendsNoTokens(config.kind)) throw new CannotRun({ reason: 'cache-miss' });
     if (evaluation.missingInputs.length > 0) throw new CannotRun({ reason: 'missing-input', files: evaluation.missingInputs });
 
     emit({ type: 'start', node, reasons: evaluation.reasons, description: handler.describe(config) });

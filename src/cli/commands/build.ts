@@ -3,9 +3,11 @@ import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
 import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
+import { spendsNoTokens } from '../../scheduler/zero-token-kinds.js';
 import type { BuildOptions } from '../../scheduler/build-options.js';
 import { Graph } from '../../graph/graph.js';
-import { selectRenderer } from '../../render/select.js';
+import { OUTPUT_MODES, selectRenderer, type OutputMode } from '../../render/select.js';
+import { escapesForbidden } from '../../render/escapes.js';
 import type { Renderer } from '../../render/renderer.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
@@ -27,9 +29,6 @@ import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
 
-/** The kinds whose outputs cost a model or an agent to make again. */
-const MODEL_KINDS: ReadonlySet<string> = new Set(['spec', 'plan', 'execute']);
-
 export const help = `Usage: spx build [options] [NODE...]
 
 Builds the named nodes (default: all) and everything they need, running only
@@ -41,13 +40,20 @@ Options:
       --force        rebuild the named nodes (or all) even when fresh
   -n, --dry-run      say what would run, and why, without running anything
       --explain      say why each node that runs is stale
-      --json         one JSON event per line on stdout
-  -v, --verbose      also list fresh nodes
+  -o, --output MODE  how to show the build: auto (default: a live task list on
+                     a terminal, plain lines in CI, in pipes and when NO_COLOR,
+                     FORCE_COLOR=0 or TERM=dumb is set), tasks, plain, or json
+      --json         one JSON event per line on stdout (--output json)
+  -v, --verbose      also list fresh nodes, and show the output of every node
+                     that succeeds (a failed node's output is always shown;
+                     showOutput: true in spx.yaml does this for one node)
       --no-wait      fail at once if another build holds the project lock
       --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
       --no-cache     neither restore from nor store into the cache (local or remote)
-      --cache-only   for CI: restore what the cache has; fail, naming them, the
-                     nodes that would have to run (nothing is run)
+      --cache-only   for CI: no model or agent is called: spec, plan and
+                     execute nodes must be restored from the cache, or the
+                     build fails naming them; run and context nodes (which
+                     spend no token) run as usual
       --remote-cache URL
                      a Turborepo Remote Cache API server behind the local cache
                      (default: $SPX_REMOTE_CACHE_URL, else cache.remote.url); the
@@ -74,6 +80,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', short: 'n' },
   explain: { type: 'boolean' },
   json: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
   verbose: { type: 'boolean', short: 'v' },
   'no-wait': { type: 'boolean' },
   'cache-dir': { type: 'string' },
@@ -97,6 +104,8 @@ interface Session {
   cache: Awaited<ReturnType<typeof openCache>> | undefined;
   state: BuildState;
   statCache: StatCache;
+  /** --cache-only: the model and agent nodes of the last build that the cache did not have. */
+  cacheMisses: string[];
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -110,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
   const { stateDir } = project;
   const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
   const remote = remoteChoice(command, pipeline);
-  const renderer = await openRenderer(command, new Graph(pipeline.config).closure(targets).length);
+  const renderer = await openRenderer(command, pipeline, new Graph(pipeline.config).closure(targets).length);
   const lock = await takeLock(stateDir, command, renderer);
   if (lock === 'busy') return EXIT.failed;
   const stop = listenForStopSignals(renderer, lock);
@@ -119,10 +128,10 @@ export async function run(args: string[]): Promise<number> {
     const cache = await openBuildCache(command, remote, stateDir, stop.signal, renderer);
     const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
     const statCache = StatCache.load(pipeline.root, stateDir);
-    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache };
+    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, cacheMisses: [] };
     // A dry run writes nothing, not even the memory of what was warned about.
     // Only model and agent outputs matter (the rest is remade for free): a pipeline without them loads none of this.
-    if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => MODEL_KINDS.has(node.kind))) {
+    if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => !spendsNoTokens(node.kind))) {
       const { ignoredOutputWarning, newlyIgnoredOutputs } = await import('../ignored-outputs.js');
       for (const item of await newlyIgnoredOutputs(pipeline.root, stateDir, pipeline.config.nodes, stop.signal)) {
         renderer.handle({ type: 'warning', node: item.node, message: ignoredOutputWarning(item) });
@@ -147,18 +156,27 @@ function parseOptions(args: string[]) {
   if (values.help) return undefined;
   const jobs = parseJobs(values.jobs, availableParallelism());
   if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
-  // --force means "run it again"; --cache-only means "run nothing".
+  // --force means "run it again", a model node too; --cache-only means "call no model".
   if (values.force && values['cache-only']) throw new UserError('--force and --cache-only contradict each other');
-  return { values, targets: positionals, jobs };
+  return { values, targets: positionals, jobs, output: parseOutputMode(values.output, values.json ?? false) };
+}
+
+/** `--output MODE`, of which `--json` is the short form. */
+function parseOutputMode(output: string | undefined, json: boolean): OutputMode {
+  if (output === undefined) return json ? 'json' : 'auto';
+  if (!(OUTPUT_MODES as readonly string[]).includes(output)) throw new UserError(`--output expects one of ${OUTPUT_MODES.join(', ')}, got "${output}"`);
+  if (json && output !== 'json') throw new UserError(`--json and --output ${output} contradict each other`);
+  return output as OutputMode;
 }
 
 /** One renderer for the whole command: the lock's lines, each build, and what to do next. */
-async function openRenderer({ values }: Command, nodeCount: number): Promise<Renderer> {
-  const chosen = await selectRenderer({
-    json: values.json ?? false,
+async function openRenderer({ values, output }: Command, pipeline: LoadedPipeline, nodeCount: number): Promise<Renderer> {
+  const chosen = selectRenderer({
+    output,
     explain: (values.explain ?? false) || (values['dry-run'] ?? false),
     verbose: values.verbose ?? false,
     nodeCount,
+    showOutputOf: new Set(Object.entries(pipeline.config.nodes).filter(([, node]) => node.showOutput === true).map(([name]) => name)),
   });
   return new RedactingRenderer(chosen, secretValues(process.env));
 }
@@ -196,7 +214,7 @@ async function openBuildCache({ values }: Command, remote: RemoteChoice, stateDi
 async function buildAndReview(session: Session): Promise<number> {
   const { command, pipeline, state, statCache, renderer } = session;
   let summary = await buildOnce(session);
-  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && (await canAskHere(command.values.json ?? false))) {
+  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && (await canAskHere(command.output === 'json'))) {
     await showChangesSinceApproval(session, summary.awaitingReview);
     const answer = await askToApprove(pipeline, summary.awaitingReview);
     if (answer === 'interrupted') {
@@ -215,9 +233,11 @@ async function buildOnce(session: Session): Promise<BuildSummary> {
   const { command, pipeline, stateDir, renderer, cache } = session;
   let savedSeconds = 0;
   const approved: string[] = [];
+  session.cacheMisses = [];
   const summary = await build(pipeline, session.state, session.statCache, buildOptions(session), (event) => {
     if (event.type === 'restored') savedSeconds += event.savedSeconds;
     if (event.type === 'approved') approved.push(event.node);
+    if (event.type === 'failure' && event.reason === 'cache-miss') session.cacheMisses.push(event.node);
     renderer.handle(event);
   });
   await keepApproved(session, approved);
@@ -254,9 +274,11 @@ function buildOptions({ command: { values, targets, jobs }, pipeline, cache, sta
 }
 
 /** The exit code, and what to do next when the build stopped short. */
-async function conclude({ command, pipeline, renderer, stop, state, stateDir }: Session, summary: BuildSummary): Promise<number> {
-  if (command.values['cache-only'] && summary.failed.length > 0) {
-    renderer.handle({ type: 'cache-only-misses', nodes: [...summary.failed, ...summary.skipped] });
+async function conclude({ command, pipeline, renderer, stop, state, stateDir, cacheMisses }: Session, summary: BuildSummary): Promise<number> {
+  if (cacheMisses.length > 0) {
+    // The model and agent nodes left unbuilt behind a miss would need a model too; a run node would just run.
+    const behind = summary.skipped.filter((node) => !spendsNoTokens(pipeline.config.nodes[node]!.kind));
+    renderer.handle({ type: 'cache-only-misses', nodes: [...cacheMisses, ...behind] });
   }
   if (summary.interrupted) return STOP_SIGNALS[stop.stoppedBy ?? 'SIGINT'];
   if (summary.failed.length > 0) return EXIT.failed;
@@ -289,7 +311,7 @@ async function showChangesSinceApproval({ command: { values }, pipeline, state, 
       const before = approvedBytes(cache, hash);
       const file = join(pipeline.root, output);
       if (!before || !existsSync(file)) continue;
-      const colour = process.env.NO_COLOR === undefined ? '--color=always' : '--color=never';
+      const colour = escapesForbidden(process.env) ? '--color=never' : '--color=always';
       process.stdout.write(await diffAgainstApproved(output, before, readFileSync(file), [colour]));
     }
   }
