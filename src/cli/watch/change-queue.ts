@@ -61,6 +61,14 @@ export class ChangeQueue {
     }
   }
 
+  /** Forgets the pending changes `own` says are the last build's own writes; nothing left, nothing to build. */
+  discard(own: (path: string) => boolean): void {
+    for (const path of this.changed) if (own(path)) this.changed.delete(path);
+    if (this.changed.size > 0 || this.reload) return;
+    clearTimeout(this.timer);
+    this.ready = false;
+  }
+
   /** Stops the pending timer (the watch is over). */
   dispose(): void {
     clearTimeout(this.timer);

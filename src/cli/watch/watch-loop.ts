@@ -11,12 +11,13 @@ import { openProject, type ProjectOptions } from '../project.js';
 import type { StopSignals } from '../stop-signals.js';
 import { ChangeQueue, type WatchTurn } from './change-queue.js';
 import { watchScope } from './file-watcher.js';
+import { OwnWrites } from './own-writes.js';
 import { QuietBuilds } from './quiet-builds.js';
 import { listenForKeys } from './watch-keys.js';
 import { foreachGlob, WatchScope } from './watch-scope.js';
 
 /** How long the files must stay quiet before a build starts, and the longest a steady stream of changes delays it. */
-const TIMING = { quietMs: 60, maxWaitMs: 1_000 };
+const TIMING = { quietMs: 80, maxWaitMs: 1_000 };
 
 /** What `spx build` gives its watch: the project as opened, and one build as it does it. */
 export interface WatchedProject {
@@ -49,6 +50,10 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
   let scope = await scopeOf(watched, pipeline);
   let watcher: FSWatcher | undefined;
   let shown = 0;
+  const own = new OwnWrites(pipeline.root);
+  const heard = (file: string, reload: boolean): void => {
+    if (!own.isOwn(file)) queue.add(file, reload);
+  };
 
   const build = async (trigger: 'start' | 'change' | 'key', changed: string[], force: boolean): Promise<void> => {
     let summary: BuildSummary | undefined;
@@ -62,13 +67,15 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
       abandon: () => announced.abandon(),
     };
     await watched.build(pipeline, { holdModelNodes: !watched.runModelNodesOnSave && trigger !== 'key', renderer: capturing });
+    if (summary) own.remember(pipeline, summary);
+    queue.discard((file) => own.isOwn(file));
     if (!announced.shown || stop.signal.aborted) return;
     const held = (summary?.stale ?? []).filter((node) => 'provider' in (pipeline.config.nodes[node] ?? {}));
     renderer.handle({ type: 'watch-build-end', build: shown, held, input: keys.input });
   };
 
   try {
-    watcher = await watchScope(scope, (file, reload) => queue.add(file, reload));
+    watcher = await watchScope(scope, heard);
     await build('start', [], true);
     for (;;) {
       keys.resume();
@@ -84,7 +91,7 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
         if (next.signature !== scope.signature) {
           await watcher.close();
           scope = next;
-          watcher = await watchScope(scope, (file, isReload) => queue.add(file, isReload));
+          watcher = await watchScope(scope, heard);
         }
         force = true;
       }
