@@ -328,7 +328,8 @@ async function watch(session: Session): Promise<number> {
     stop,
     runModelNodesOnSave: values['watch-all'] === true,
     build: async (pipeline, options) => {
-      const build: Session = { ...session, pipeline, renderer: options.renderer, holdModelNodes: options.holdModelNodes };
+      const command = { ...session.command, targets: options.targets };
+      const build: Session = { ...session, command, pipeline, renderer: options.renderer, holdModelNodes: options.holdModelNodes };
       try {
         return await buildAndReview(build);
       } finally {

@@ -22,11 +22,12 @@ const ALWAYS_NEWS: ReadonlySet<BuildEvent['type']> = new Set([
  * Shows a watch's build only when it has news, so that the watch's own
  * writes and saves that change nothing cost no screen: the events are held
  * until one is news (then shown, the held ones first, and the rest as they
- * come), or until the build ends with every node standing where the last
- * shown build left it (then dropped).
+ * come), or until the build ends with every node it took standing where
+ * the build before left it (then dropped).
  */
 export class QuietBuilds {
-  private last = new Map<string, Standing>();
+  /** Where each node stood after the last build that evaluated it (a watch's build may take only part of the graph). */
+  private readonly last = new Map<string, Standing>();
 
   constructor(private readonly renderer: Renderer) {}
 
@@ -49,7 +50,7 @@ export class QuietBuilds {
         note(standing, event);
         if (event.type === 'build-end') {
           if (!shown && !sameStanding(standing, this.last)) show();
-          this.last = standing;
+          for (const [node, now] of standing) this.last.set(node, now);
         }
         if (shown) return target.handle(event);
         held.push(event);
@@ -86,7 +87,6 @@ function note(standing: Map<string, Standing>, event: BuildEvent): void {
 }
 
 function sameStanding(now: ReadonlyMap<string, Standing>, before: ReadonlyMap<string, Standing>): boolean {
-  if (now.size !== before.size) return false;
   for (const [node, standing] of now) {
     // A node that ran last time and is fresh now is where that build left it.
     const was = before.get(node) === 'ran' ? 'fresh' : before.get(node);

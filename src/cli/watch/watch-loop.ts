@@ -9,6 +9,7 @@ import { UserError, UserErrors } from '../../util/errors.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject, type ProjectOptions } from '../project.js';
 import type { StopSignals } from '../stop-signals.js';
+import { AffectedNodes } from './affected-nodes.js';
 import { ChangeQueue, type WatchTurn } from './change-queue.js';
 import { watchScope } from './file-watcher.js';
 import { OwnWrites } from './own-writes.js';
@@ -30,8 +31,8 @@ export interface WatchedProject {
   stop: StopSignals;
   /** `--watch=all`: a save runs model and agent nodes too. */
   runModelNodesOnSave: boolean;
-  /** One build, review prompt and all, as `spx build` does it; its state is saved when it returns. */
-  build(pipeline: LoadedPipeline, options: { holdModelNodes: boolean; renderer: Renderer }): Promise<number>;
+  /** One build of `targets` (all: []), review prompt and all, as `spx build` does it; its state is saved when it returns. */
+  build(pipeline: LoadedPipeline, options: { targets: string[]; holdModelNodes: boolean; renderer: Renderer }): Promise<number>;
 }
 
 /**
@@ -48,6 +49,7 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
   const keys = listenForKeys((key) => queue.press(key));
   let pipeline = watched.pipeline;
   let scope = await scopeOf(watched, pipeline);
+  let affected = new AffectedNodes(pipeline, watched.targets);
   let watcher: FSWatcher | undefined;
   let shown = 0;
   const own = new OwnWrites(pipeline.root);
@@ -56,6 +58,10 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
   };
 
   const build = async (trigger: 'start' | 'change' | 'key', changed: string[], force: boolean): Promise<void> => {
+    // A change builds what it can make stale; the first build, a key press and a reload build every target.
+    const partial = trigger === 'change' && !force;
+    const targets = partial ? affected.of(changed) : watched.targets;
+    if (partial && targets.length === 0) return;
     let summary: BuildSummary | undefined;
     const announced = quiet.forBuild(() => renderer.handle({ type: 'watch-build-start', build: ++shown, trigger, changed }), { show: force });
     const capturing: Renderer = {
@@ -66,7 +72,7 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
       flush: () => announced.flush(),
       abandon: () => announced.abandon(),
     };
-    await watched.build(pipeline, { holdModelNodes: !watched.runModelNodesOnSave && trigger !== 'key', renderer: capturing });
+    await watched.build(pipeline, { targets, holdModelNodes: !watched.runModelNodesOnSave && trigger !== 'key', renderer: capturing });
     if (summary) own.remember(pipeline, summary);
     queue.discard((file) => own.isOwn(file));
     if (!announced.shown || stop.signal.aborted) return;
@@ -87,6 +93,7 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
         const reloaded = await reload(watched);
         if (reloaded === undefined) continue;
         pipeline = reloaded.pipeline;
+        affected = new AffectedNodes(pipeline, watched.targets);
         const next = reloaded.scope;
         if (next.signature !== scope.signature) {
           await watcher.close();

@@ -34,6 +34,7 @@ export class WatchScope {
   private readonly instancePatterns: ((file: string) => boolean)[] = [];
   /** A string that differs whenever what is watched differs. */
   readonly signature: string;
+  private readonly rootPrefix: string;
 
   constructor(
     readonly root: string,
@@ -41,6 +42,7 @@ export class WatchScope {
     targets: readonly string[],
     options: { pipelineFiles: readonly string[]; foreachPatterns: readonly string[] },
   ) {
+    this.rootPrefix = root.endsWith(path.sep) ? root : root + path.sep;
     for (const file of options.pipelineFiles) this.pipelineFiles.add(path.resolve(file));
     for (const pattern of options.foreachPatterns) this.addPattern(pattern, this.instancePatterns);
     const nodes = new Graph(pipeline.config).closure([...targets]).map((name) => pipeline.config.nodes[name]!);
@@ -63,7 +65,7 @@ export class WatchScope {
 
   /** Whether a change to this path can make a node stale (or changes the pipeline). */
   matters(absoluteOrRelative: string): boolean {
-    const absolute = path.resolve(this.root, absoluteOrRelative);
+    const absolute = path.isAbsolute(absoluteOrRelative) ? absoluteOrRelative : path.join(this.root, absoluteOrRelative);
     if (this.pipelineFiles.has(absolute)) return true;
     const file = this.relative(absolute);
     if (file === undefined) return false;
@@ -80,9 +82,11 @@ export class WatchScope {
 
   /** The project path of an absolute one, undefined outside the project. */
   relative(absolute: string): string | undefined {
-    const relative = path.relative(this.root, absolute).split(path.sep).join('/');
-    if (relative.startsWith('../') || relative === '..' || path.isAbsolute(relative)) return undefined;
-    return relative;
+    // A prefix test, not path.relative: chokidar asks for every file it scans, and absolute paths it gives are normalized.
+    if (absolute === this.root) return '';
+    if (!absolute.startsWith(this.rootPrefix)) return undefined;
+    const relative = absolute.slice(this.rootPrefix.length);
+    return path.sep === '/' ? relative : relative.split(path.sep).join('/');
   }
 
   private addsInstances(file: string): boolean {
@@ -133,7 +137,7 @@ export class WatchScope {
 }
 
 /** The patterns whose files can make the node stale: what it reads, and what it writes (a deleted output is stale). */
-function triggers(node: NodeConfig): string[] {
+export function triggers(node: NodeConfig): string[] {
   const patterns = [...node.inputs, ...node.outputs];
   if ('promptFile' in node && node.promptFile !== undefined) patterns.push(node.promptFile);
   if (node.kind === 'context') {
