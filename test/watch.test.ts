@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGemini } from './helpers/fake-gemini.js';
 import { BuildState, buildInMemory, FakeRunner, MemoryFiles, pipelineFrom } from './helpers/memory-build.js';
-import { cleanupProjects, createProject, jsonEvents, waitFor, type RunningSpx, type SpxOptions, type TestProject } from './helpers/project.js';
+import { cleanupProjects, createProject, jsonEvents, SPX_BIN, waitFor, type RunningSpx, type SpxOptions, type TestProject } from './helpers/project.js';
 
 // `spx build --watch` on real temp projects: real chokidar, real child
 // processes, the real Gemini SDK against the loopback server. Waits poll
@@ -11,6 +12,8 @@ import { cleanupProjects, createProject, jsonEvents, waitFor, type RunningSpx, t
 
 let fake: FakeGemini;
 let env: SpxOptions;
+/** `script` processes a failed test left running. */
+const terminals = new Set<ReturnType<typeof spawn>>();
 
 beforeEach(async () => {
   fake = new FakeGemini();
@@ -20,6 +23,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const terminal of terminals) terminal.kill('SIGKILL');
   await cleanupProjects();
   await fake.stop();
 });
@@ -185,6 +189,40 @@ describe('model and agent nodes', () => {
     expect(fake.requests[1]!.body.contents[0]!.parts.map((part) => part.text).join('')).toContain('Greet by name.');
     expect(project.takeRuns()).toEqual(['notes', 'after', 'after']);
     await stopWatch(watching);
+  });
+});
+
+/**
+ * `spx build --watch` on a real pseudo-terminal (util-linux `script`), as
+ * in trust-signals.test.ts: what `type` writes reaches spx as keys.
+ */
+function watchInTerminal(project: TestProject): { type(keys: string): void; output(): string; exited: Promise<number | null> } {
+  const command = `stty cols 120 rows 40; exec '${process.execPath}' '${SPX_BIN}' build --watch`;
+  const terminalEnv: NodeJS.ProcessEnv = { ...process.env, ...env.env, TERM: 'xterm-256color', NO_COLOR: '1' };
+  delete terminalEnv.CI;
+  const terminal = spawn('script', ['-qfec', command, '/dev/null'], { cwd: project.dir, env: terminalEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  terminals.add(terminal);
+  terminal.on('close', () => terminals.delete(terminal));
+  let output = '';
+  terminal.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  terminal.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
+  const exited = new Promise<number | null>((resolve) => terminal.on('close', resolve));
+  return { type: (keys) => void terminal.stdin!.write(keys), output: () => output, exited };
+}
+
+describe('on a terminal', () => {
+  it('m runs the held model node, Ctrl-C ends the watch with 130 and the cursor shown', async () => {
+    const project = createProject({ 'USER-SPEC.md': 'Greet.\n', 'notes.txt': 'n\n' }, modelPipeline());
+    const terminal = watchInTerminal(project);
+    await waitFor(() => terminal.output().includes('press m to run them (q to quit)'), 'the watch to say how to run spec');
+    expect(fake.calls).toBe(0);
+    terminal.type('m');
+    await waitFor(() => fake.calls === 1 && terminal.output().includes('watching for changes (q to quit)'), 'spec to run on m');
+    expect(project.read('AI-SPEC.md')).toBe('# An answer\n');
+    terminal.type('\x03');
+    expect(await terminal.exited).toBe(130);
+    const output = terminal.output();
+    expect(output.lastIndexOf('\x1b[?25h')).toBeGreaterThan(output.lastIndexOf('\x1b[?25l'));
   });
 });
 
