@@ -54,7 +54,11 @@ function terminalKeys(stdin: NodeJS.ReadStream, onKey: (key: WatchKey) => void):
       if (!reading) return;
       reading = false;
       stdin.off('data', onData);
-      stdin.setRawMode(false);
+      try {
+        stdin.setRawMode(false);
+      } catch {
+        // The terminal is gone (SIGHUP): no mode to restore.
+      }
       stdin.pause();
     },
     resume() {
