@@ -67,6 +67,10 @@ export class QuietBuilds {
 
 function note(standing: Map<string, Standing>, event: BuildEvent): void {
   switch (event.type) {
+    case 'build-start':
+      // After an approval at the prompt the build runs again: where nodes stand is what that one says.
+      standing.clear();
+      return;
     case 'fresh':
       // A node held at its review gate was fresh (or ran) first: the gate is its last word.
       if (standing.get(event.node) !== 'review') standing.set(event.node, 'fresh');

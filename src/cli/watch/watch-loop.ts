@@ -62,21 +62,22 @@ export async function watchAndBuild(watched: WatchedProject): Promise<number> {
     const partial = trigger === 'change' && !force;
     const targets = partial ? affected.of(changed) : watched.targets;
     if (partial && targets.length === 0) return;
-    let summary: BuildSummary | undefined;
+    // Every build of the turn (one more after each approval at the prompt): their outputs are all the watch's own.
+    const summaries: BuildSummary[] = [];
     const announced = quiet.forBuild(() => renderer.handle({ type: 'watch-build-start', build: ++shown, trigger, changed }), { show: force });
     const capturing: Renderer = {
       handle: (event) => {
-        if (event.type === 'build-end') summary = event.summary;
+        if (event.type === 'build-end') summaries.push(event.summary);
         announced.handle(event);
       },
       flush: () => announced.flush(),
       abandon: () => announced.abandon(),
     };
     await watched.build(pipeline, { targets, holdModelNodes: !watched.runModelNodesOnSave && trigger !== 'key', renderer: capturing });
-    if (summary) own.remember(pipeline, summary);
+    for (const summary of summaries) own.remember(pipeline, summary);
     queue.discard((file) => own.isOwn(file));
     if (!announced.shown || stop.signal.aborted) return;
-    const held = (summary?.stale ?? []).filter((node) => 'provider' in (pipeline.config.nodes[node] ?? {}));
+    const held = (summaries.at(-1)?.stale ?? []).filter((node) => 'provider' in (pipeline.config.nodes[node] ?? {}));
     renderer.handle({ type: 'watch-build-end', build: shown, held, input: keys.input });
   };
 
