@@ -12,7 +12,7 @@ import { cleanupProjects, createProject, jsonEvents, SPX_BIN, waitFor, type Runn
 
 let fake: FakeGemini;
 let env: SpxOptions;
-/** `script` processes a failed test left running. */
+/** `script` and spx processes a failed test left running. */
 const terminals = new Set<ReturnType<typeof spawn>>();
 
 beforeEach(async () => {
@@ -223,6 +223,28 @@ describe('on a terminal', () => {
     expect(await terminal.exited).toBe(130);
     const output = terminal.output();
     expect(output.lastIndexOf('\x1b[?25h')).toBeGreaterThan(output.lastIndexOf('\x1b[?25l'));
+  });
+});
+
+describe('driven through a pipe', () => {
+  it('a line m runs the held model node, a line q ends the watch with 0', async () => {
+    const project = createProject({ 'USER-SPEC.md': 'Greet.\n', 'notes.txt': 'n\n' }, modelPipeline());
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env.env, CI: 'true', NO_COLOR: '1' };
+    const child = spawn(process.execPath, [SPX_BIN, 'build', '--watch', '--json'], { cwd: project.dir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    terminals.add(child);
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const ends = (): Event[] => jsonEvents(stdout.slice(0, stdout.lastIndexOf('\n') + 1)).filter((event) => event.type === 'watch-build-end');
+    await waitFor(() => ends().length === 1, 'the first build');
+    expect(ends()[0]).toMatchObject({ held: ['spec'], input: 'lines' });
+    expect(fake.calls).toBe(0);
+    child.stdin!.write('m\n');
+    await waitFor(() => ends().length === 2, 'the build the line m asked for');
+    expect(fake.calls).toBe(1);
+    expect(ends()[1]).toMatchObject({ held: [] });
+    child.stdin!.write('q\n');
+    expect(await exited).toBe(0);
   });
 });
 
