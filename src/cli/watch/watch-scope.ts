@@ -141,8 +141,8 @@ export function triggers(node: NodeConfig): string[] {
   const patterns = [...node.inputs, ...node.outputs];
   if ('promptFile' in node && node.promptFile !== undefined) patterns.push(node.promptFile);
   if (node.kind === 'context') {
-    // A command may print any file; the include globs are the selection's widest reach otherwise.
-    if (node.files.fromCommand !== undefined) patterns.push('**');
+    // A command may print, and an output may name, any file; the include globs are the selection's widest reach otherwise.
+    if (node.files.fromCommand !== undefined || node.files.fromOutput !== undefined) patterns.push('**');
     else patterns.push(...node.files.include);
   }
   return patterns;
