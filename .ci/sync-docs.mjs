@@ -60,6 +60,9 @@ const EVENT_MEANINGS = {
   'review-hint': 'the build stopped at a review gate and no one was asked: review `outputs`, then `spx approve NODE`',
   'cache-only-misses': '`--cache-only`: the model and agent `nodes` the cache did not have, which would have needed a model or an agent',
   'review-prompt-interrupted': 'Ctrl-C at the review prompt (asked on a terminal only, never with `--json`): nothing was approved',
+  'watch-build-start': '`--watch`: shown build number `build` begins (`trigger`: `start`, `change` or `key`; `changed`: the paths that set it off); its `build-start` … `build-end` follow',
+  'watch-build-end': '`--watch`: the build is over and the watch waits; `held`: stale model and agent nodes not run on save; `input`: how to run them here (`keys`, `lines`, `none`)',
+  'watch-pipeline-error': '`--watch`: the pipeline file changed and does not load (`message`, located); the watch keeps the pipeline it had',
 };
 
 /** Every field of any member of the union type `name` in `source`. */

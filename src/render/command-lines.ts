@@ -1,7 +1,10 @@
 import type { BuildEvent } from '../scheduler/events.js';
 
 /** What `spx build` says of its own around a build, rather than the scheduler during it. */
-export type CommandEvent = Extract<BuildEvent, { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' }>;
+export type CommandEvent = Extract<BuildEvent, { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' | WatchEventType }>;
+
+/** What `spx build --watch` says between its builds. */
+export type WatchEventType = 'watch-build-start' | 'watch-build-end' | 'watch-pipeline-error';
 
 /**
  * The line for a CommandEvent, for the task list and the plain lines alike,
@@ -24,7 +27,25 @@ export function commandLine(event: CommandEvent): { stream: 'out' | 'err'; text:
     case 'review-prompt-interrupted':
       // The prompt's line is still open: Ctrl-C ended no line.
       return { stream: 'out', text: '\nspx: interrupted at the review prompt; nothing was approved' };
+    case 'watch-build-start':
+      return { stream: 'out', text: `spx: watch build ${event.build}${event.changed.length > 0 ? ` (changed: ${listShort(event.changed)})` : event.trigger === 'key' ? ' (key press: model and agent nodes too)' : ''}` };
+    case 'watch-build-end':
+      return { stream: 'out', text: watchIdleLine(event) };
+    case 'watch-pipeline-error':
+      return { stream: 'err', text: `${event.message}\nspx: the pipeline is kept as it was; watching for a fix` };
   }
+}
+
+function watchIdleLine({ held, input }: Extract<BuildEvent, { type: 'watch-build-end' }>): string {
+  const quit = input === 'keys' ? 'q to quit' : input === 'lines' ? 'a line q to quit' : 'Ctrl-C to stop';
+  if (held.length === 0) return `spx: watching for changes (${quit})`;
+  const run = input === 'keys' ? 'press m to run them' : input === 'lines' ? 'a line m runs them' : 'stop and run spx build, or watch with --watch=all';
+  return `spx: not run on save, as they call a model or an agent: ${listShort(held)}; ${run} (${quit})`;
+}
+
+/** Up to five names, then how many more. */
+function listShort(names: readonly string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
 }
 
 /** A cache warning outside a build (the remote is off before the build starts) is spx's own line too. */

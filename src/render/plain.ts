@@ -85,6 +85,9 @@ export class PlainRenderer implements Renderer {
       case 'review-hint':
       case 'cache-only-misses':
       case 'review-prompt-interrupted':
+      case 'watch-build-start':
+      case 'watch-build-end':
+      case 'watch-pipeline-error':
         this.writeLine(commandLine(event));
         break;
       case 'output':

@@ -19,6 +19,12 @@ export interface BuildOptions {
   cacheOnly: boolean;
   /** Approve every output that awaits review, as `spx approve` would (CI). */
   approve: boolean;
+  /**
+   * `spx build --watch`: a stale node that would call a model or an agent is
+   * reported stale instead of run, as in a dry run (a save must not spend
+   * tokens or touch the tree). Its dependents wait with it.
+   */
+  holdModelNodes?: boolean;
   stateDir: string;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;

@@ -1,4 +1,4 @@
-import type { LoadedPipeline } from '../config/types.js';
+import type { LoadedPipeline, NodeConfig } from '../config/types.js';
 import { pendingReview } from '../state/approval.js';
 import type { BuildState } from '../state/build-state.js';
 import { withHandEdits } from '../state/hand-edits.js';
@@ -9,7 +9,8 @@ import type { Job, NotAttempted, Outcome, WalkPolicy } from './walk.js';
 
 /**
  * What `spx build` does with each node the walk hands it: the review gate,
- * dry runs, `--force`, hand edits kept as outputs, and the cache prefetch.
+ * dry runs, `--force`, hand edits kept as outputs, the cache prefetch, and
+ * the watch's "no model on save".
  * The walk owns the order, the `-j` cap and stopping.
  */
 export class BuildPolicy implements WalkPolicy {
@@ -49,7 +50,7 @@ export class BuildPolicy implements WalkPolicy {
       emit({ type: 'fresh', node, handEdited: result.handEdited });
       return 'fresh';
     }
-    if (options.dryRun) {
+    if (options.dryRun || (options.holdModelNodes && callsProvider(config))) {
       const cached = options.cache?.lookup(result.fingerprint) !== undefined;
       emit({ type: 'stale', node, reasons: result.reasons, cached });
       return 'stale';
@@ -82,6 +83,11 @@ export class BuildPolicy implements WalkPolicy {
   notAttempted(node: string, why: NotAttempted): void {
     this.emit({ type: 'skipped', node, because: notAttemptedBecause(why) });
   }
+}
+
+/** Whether running the node calls a model or an agent (spec, plan, execute: every kind with a provider). */
+function callsProvider(config: NodeConfig): boolean {
+  return 'provider' in config;
 }
 
 function notAttemptedBecause(why: NotAttempted): SkipReason {

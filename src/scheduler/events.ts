@@ -54,7 +54,22 @@ export type BuildEvent =
   /** `--cache-only`: the model and agent nodes the cache did not have (and those left unbuilt behind them). */
   | { type: 'cache-only-misses'; nodes: string[] }
   /** Ctrl-C at the review prompt: nothing was approved. */
-  | { type: 'review-prompt-interrupted' };
+  | { type: 'review-prompt-interrupted' }
+  // Said by `spx build --watch` around each build it shows (a change that leaves every node as it was is not shown).
+  /**
+   * Build number `build` (1, 2, …) of a watch begins; its own build-start …
+   * build-end follow. `changed`: the project paths whose change set it off
+   * (empty for the first build and a key press).
+   */
+  | { type: 'watch-build-start'; build: number; trigger: 'start' | 'change' | 'key'; changed: string[] }
+  /**
+   * Build `build` is over and the watch waits for changes. `held`: the stale
+   * nodes that call a model or an agent, not run on save; `input`: how the
+   * user runs them here: a key on a terminal, a line `m` on piped stdin, or not at all.
+   */
+  | { type: 'watch-build-end'; build: number; held: string[]; input: 'keys' | 'lines' | 'none' }
+  /** The pipeline file changed and does not load: the watch goes on with the pipeline as it was. */
+  | { type: 'watch-pipeline-error'; message: string };
 
 /** Why a node failed; `message` where the words are the user's command's or the node kind's own. */
 export type FailureReason =

@@ -9,6 +9,8 @@ interface Holder {
   pid: number;
   host: string;
   command: string;
+  /** `spx build --watch`: it holds the lock until stopped, so the words for whoever waits differ. */
+  watch?: boolean;
 }
 
 const POLL_MS = 200;
@@ -29,19 +31,19 @@ export class BuildLock {
    * set (telling `onWait` once who it waits for), or returning who holds it
    * and how to clear it when not.
    */
-  static async acquire(stateDir: string, options: { wait: boolean; onWait(holder: string): void }): Promise<BuildLock | string> {
+  static async acquire(stateDir: string, options: { wait: boolean; onWait(holder: string): void; watch?: boolean }): Promise<BuildLock | string> {
     mkdirSync(stateDir, { recursive: true });
     const path = join(stateDir, 'build.lock');
     let told = false;
     for (;;) {
-      if (tryCreate(path)) return new BuildLock(path);
+      if (tryCreate(path, options.watch ?? false)) return new BuildLock(path);
       const holder = readHolder(path);
       if (holder === 'gone') continue;
       if (holder === 'left-over' || !isAlive(holder)) {
         takeOver(path);
         continue;
       }
-      const who = `process ${holder.pid} on ${holder.host} (spx ${holder.command})`;
+      const who = `process ${holder.pid} on ${holder.host} (spx ${holder.command})${holder.watch === true ? '; a watch is running there: stop it (q or Ctrl-C) to go on' : ''}`;
       if (!options.wait) return `${who}; if that process is gone, delete ${displayPath(path)}`;
       if (!told) options.onWait(who);
       told = true;
@@ -54,8 +56,8 @@ export class BuildLock {
   }
 }
 
-function tryCreate(path: string): boolean {
-  const holder: Holder = { pid: process.pid, host: hostname(), command: process.argv.slice(2).join(' ') };
+function tryCreate(path: string, watch: boolean): boolean {
+  const holder: Holder = { pid: process.pid, host: hostname(), command: process.argv.slice(2).join(' '), ...(watch ? { watch } : {}) };
   const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
   writeFileSync(temp, JSON.stringify(holder));
   try {

@@ -65,6 +65,11 @@ Options:
       --approve      approve every output awaiting review without asking (CI)
       --provider P   use provider P for every model node, for this run
                      (e.g. --provider echo rehearses the pipeline offline)
+      --watch        build, then build again whenever an input, an output or
+                     the pipeline file changes; a save never runs a model or
+                     agent node (they are reported stale): on a terminal, m
+                     runs them, q quits (see docs/watch.md)
+      --watch=all    as --watch, but a save runs model and agent nodes too
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
@@ -90,6 +95,9 @@ const OPTIONS = {
   'remote-read-only': { type: 'boolean' },
   approve: { type: 'boolean' },
   provider: { type: 'string' },
+  watch: { type: 'boolean' },
+  // `--watch=all`, as parseArgs takes no optional value (see parseOptions).
+  'watch-all': { type: 'boolean' },
 } as const;
 
 type Command = NonNullable<ReturnType<typeof parseOptions>>;
@@ -106,6 +114,8 @@ interface Session {
   statCache: StatCache;
   /** --cache-only: the model and agent nodes of the last build that the cache did not have. */
   cacheMisses: string[];
+  /** `spx build --watch`: a save does not run model and agent nodes. */
+  holdModelNodes?: boolean;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -138,6 +148,7 @@ export async function run(args: string[]): Promise<number> {
       }
     }
     try {
+      if (command.watch) return await watch(session);
       return await buildAndReview(session);
     } finally {
       saveState(session);
@@ -152,13 +163,19 @@ export async function run(args: string[]): Promise<number> {
 
 /** The command line, checked; undefined for --help. */
 function parseOptions(args: string[]) {
-  const { values, positionals } = parseCommandArgs('build', args, OPTIONS);
+  const { values, positionals } = parseCommandArgs(
+    'build',
+    args.map((arg) => (arg === '--watch=all' ? '--watch-all' : arg)),
+    OPTIONS,
+  );
   if (values.help) return undefined;
+  const watch = values.watch === true || values['watch-all'] === true;
+  if (watch && values['dry-run']) throw new UserError('--watch and --dry-run do not go together: spx status says what is stale');
   const jobs = parseJobs(values.jobs, availableParallelism());
   if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
   // --force means "run it again", a model node too; --cache-only means "call no model".
   if (values.force && values['cache-only']) throw new UserError('--force and --cache-only contradict each other');
-  return { values, targets: positionals, jobs, output: parseOutputMode(values.output, values.json ?? false) };
+  return { values, targets: positionals, jobs, watch, output: parseOutputMode(values.output, values.json ?? false) };
 }
 
 /** `--output MODE`, of which `--json` is the short form. */
@@ -185,6 +202,7 @@ async function openRenderer({ values, output }: Command, pipeline: LoadedPipelin
 async function takeLock(stateDir: string, { values }: Command, renderer: Renderer): Promise<BuildLock | undefined | 'busy'> {
   if (values['dry-run']) return undefined;
   const lock = await BuildLock.acquire(stateDir, {
+    watch: values.watch === true || values['watch-all'] === true,
     wait: !values['no-wait'],
     onWait: (holder) => renderer.handle({ type: 'lock-wait', holder }),
   });
@@ -256,7 +274,8 @@ async function keepApproved({ command: { values }, pipeline, state, stateDir }: 
   keepApprovedBytes(pipeline, state, resolveCacheDir(values['cache-dir'], process.env, stateDir), nodes);
 }
 
-function buildOptions({ command: { values, targets, jobs }, pipeline, cache, stateDir, stop }: Session): BuildOptions {
+function buildOptions(session: Session): BuildOptions {
+  const { command: { values, targets, jobs }, pipeline, cache, stateDir, stop } = session;
   return {
     targets,
     jobs,
@@ -270,6 +289,7 @@ function buildOptions({ command: { values, targets, jobs }, pipeline, cache, sta
     stateDir,
     signal: stop.signal,
     env: process.env,
+    holdModelNodes: session.holdModelNodes ?? false,
   };
 }
 
@@ -315,6 +335,30 @@ async function showChangesSinceApproval({ command: { values }, pipeline, state, 
       process.stdout.write(await diffAgainstApproved(output, before, readFileSync(file), [colour]));
     }
   }
+}
+
+/** `--watch`: the session builds again on every change, with the pipeline as last loaded. */
+async function watch(session: Session): Promise<number> {
+  const { command: { values, targets }, renderer, stop } = session;
+  const { watchAndBuild } = await import('../watch/watch-loop.js');
+  return watchAndBuild({
+    project: { directory: values.directory, file: values.file },
+    provider: values.provider,
+    targets,
+    pipeline: session.pipeline,
+    renderer,
+    stop,
+    runModelNodesOnSave: values['watch-all'] === true,
+    build: async (pipeline, options) => {
+      const command = { ...session.command, targets: options.targets };
+      const build: Session = { ...session, command, pipeline, renderer: options.renderer, holdModelNodes: options.holdModelNodes };
+      try {
+        return await buildAndReview(build);
+      } finally {
+        saveState(build);
+      }
+    },
+  });
 }
 
 /** Whether a person can answer here; the prompt's code loads only when a build stops at a gate. */
