@@ -104,7 +104,7 @@ describe('the npm package', () => {
 
     const init = npx(['init']);
     expect(init.status, init.stdout + init.stderr).toBe(0);
-    expect(readFileSync(path.join(app, 'spx.yaml'), 'utf8')).toContain('$schema=node_modules/spx/schema/spx.schema.json');
+    expect(readFileSync(path.join(app, 'spx.yaml'), 'utf8')).toContain('$schema=./node_modules/spx/schema/spx.schema.json');
 
     const build = npx(['build', '--provider', 'rehearse']);
     expect(build.status, build.stdout + build.stderr).toBe(3);

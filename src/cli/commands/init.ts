@@ -60,9 +60,10 @@ export async function run(args: string[]): Promise<number> {
   const gitignore = { created: 'created .gitignore, ignoring .spx/', added: 'added .spx/ to .gitignore', present: '.gitignore already ignores .spx/' }[result.gitignore];
   console.log(`spx init: wrote ${result.written.join(' and ')} (the ${pipeline} pipeline); ${gitignore}`);
   if (result.userSpecBackup) console.log(`kept your edited USER-SPEC.md in ${result.userSpecBackup}`);
-  console.log(`editors check ${result.written[0]} against ${result.schema}`);
+  if (result.schema.found) console.log(`editors check ${result.written[0]} against ${result.schema.path}`);
+  else console.log(`editors will check ${result.written[0]} against ${result.schema.path} once spx is installed in the project (npm install --save-dev spx)`);
   if (!(await insideWorkTree(root, new AbortController().signal))) {
-    console.log('note: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
+    console.error('spx: warning: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
   }
   // Loading what was written checks it, and tells which keys and programs its providers need.
   const { config } = await loadPipeline(file, { root, cache: false, expand: false });
