@@ -51,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
   if (chosen === 'interrupted') return EXIT.interrupted;
   const lock = await BuildLock.acquire(stateDir, { wait: false, onWait: () => undefined });
   if (typeof lock === 'string') {
-    console.error(`spx: a build is running in ${lock}; approve after it ends`);
+    console.error(`spx: error: a build is running in ${lock}; approve after it ends`);
     return EXIT.failed;
   }
   try {

@@ -6,7 +6,7 @@ import { UserError } from '../../util/errors.js';
 import { insideWorkTree } from '../../util/git.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
-import { projectFile } from '../project.js';
+import { newProjectFile } from '../project.js';
 
 export const help = `Usage: spx init [options]
 
@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UserError(`spx init takes no arguments (got "${positionals.join(' ')}"); choose a pipeline with --pipeline NAME`);
   }
-  const file = projectFile({ directory: values.directory, file: values.file });
+  const file = newProjectFile({ directory: values.directory, file: values.file });
   const root = path.dirname(file);
   const pipeline = values.pipeline ?? DEFAULT_PIPELINE;
   const result = initProject({ file, pipeline, force: values.force ?? false });

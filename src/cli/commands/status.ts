@@ -5,6 +5,7 @@ import { formatMetrics } from '../../render/metrics.js';
 import { describeSkipReason, describeStaleReason } from '../../render/describe.js';
 import { featureStandings } from '../feature-summary.js';
 import { dryRun, openRecordedState } from '../dry-run.js';
+import { counted } from '../../util/plural.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -82,6 +83,12 @@ export async function run(args: string[]): Promise<number> {
     for (const { feature, stands } of features) console.log(`  ${feature.padEnd(featureWidth)}  ${stands}`);
   }
   const stale = nodes.filter((n) => n.state === 'stale' || n.state === 'blocked').length;
-  console.log(stale === 0 ? `all ${nodes.length} nodes are fresh` : `${stale} of ${nodes.length} nodes are stale`);
+  console.log(stalenessLine(stale, nodes.length));
   return EXIT.ok;
+}
+
+/** "all 3 nodes are fresh", "the 1 node is fresh", "1 of 3 nodes is stale". */
+function stalenessLine(stale: number, total: number): string {
+  if (stale === 0) return total === 1 ? 'the 1 node is fresh' : `all ${counted(total, 'node')} are fresh`;
+  return `${stale} of ${counted(total, 'node')} ${stale === 1 ? 'is' : 'are'} stale`;
 }
