@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupProjects, createProject, jsonEvents, SPX_BIN, type TestProject } from './helpers/project.js';
+import { cleanupProjects, createProject, jsonEvents, REPO_ROOT, SPX_BIN, type TestProject } from './helpers/project.js';
 
 afterEach(cleanupProjects);
 
@@ -153,5 +153,51 @@ describe('conventions of the command line', () => {
     const seconds = jsonEvents(result.stdout).flatMap((event) => [event['seconds'], event['savedSeconds']]).filter((value) => value !== undefined);
     expect(seconds.length).toBeGreaterThan(0);
     for (const value of seconds) expect(String(value)).toMatch(/^\d+(\.\d{1,3})?$/);
+  });
+});
+
+const TEMPLATE = readFileSync(path.join(REPO_ROOT, 'pipelines', 'USER-SPEC.md'), 'utf8');
+
+/** A spec node over USER-SPEC.md whose "model" is a shell command that logs each call. */
+const SPEC_PIPELINE = `version: 1
+providers:
+  model:
+    type: command
+    command: [sh, -c, "cat > /dev/null; echo call >> calls.log; echo '# Spec'"]
+nodes:
+  spec:
+    kind: spec
+    provider: model
+    inputs: [USER-SPEC.md]
+    output: AI-SPEC.md
+`;
+
+describe('the offline provider and the USER-SPEC.md template', () => {
+  it('rehearse is built in; after a rehearsal, spx status --provider rehearse finds it fresh, and echo is the same provider', async () => {
+    const p = gitProject(SPEC_PIPELINE, { 'USER-SPEC.md': '# Greet\n\nSay hello.\n' });
+    expect(spxIn(p.dir, ['build', '--provider', 'rehearse']).code).toBe(0);
+    expect(p.read('AI-SPEC.md')).toContain('offline rehearsal');
+    const status = spxIn(p.dir, ['status', '--provider', 'rehearse']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^the 1 node is fresh$/m);
+    expect(spxIn(p.dir, ['status', '--provider', 'echo']).stdout).toMatch(/^the 1 node is fresh$/m);
+    // Without it, status compares with the pipeline's own provider, as a build would.
+    expect(spxIn(p.dir, ['status']).stdout).toContain('setting "provider" changed');
+  });
+
+  it('warns before a model call when USER-SPEC.md is still the template; not in a rehearsal, not once edited', async () => {
+    const p = gitProject(SPEC_PIPELINE, { 'USER-SPEC.md': TEMPLATE });
+    const rehearsal = spxIn(p.dir, ['build', '--provider', 'rehearse']);
+    expect(rehearsal.stdout + rehearsal.stderr).not.toContain('still the template');
+
+    const real = spxIn(p.dir, ['build']);
+    expect(real.code).toBe(0);
+    const printed = real.stdout + real.stderr;
+    expect(printed).toContain('USER-SPEC.md is still the template spx wrote: describe the change you want in it, or the model gets its placeholders');
+    expect(p.read('calls.log')).toBe('call\n');
+
+    p.write('USER-SPEC.md', TEMPLATE.replace('## Goal\n', '## Goal\n\nGreet the user.\n'));
+    const edited = spxIn(p.dir, ['build']);
+    expect(edited.stdout + edited.stderr).not.toContain('still the template');
   });
 });

@@ -32,7 +32,7 @@ describe('spx init', () => {
     expect(init.stdout).toContain('wrote spx.yaml and USER-SPEC.md (the spec-plan-execute pipeline)');
     expect(init.stdout + init.stderr).not.toContain('not a git repository');
     // The next steps: rehearse, keys and programs for real, review and approve.
-    for (const step of ['spx build --provider echo', 'exit code 3', 'export GEMINI_API_KEY=', 'put claude (Claude Code) on your PATH', 'Review AI-PLAN.md', 'spx approve plan']) {
+    for (const step of ['spx build --provider rehearse', 'exit code 3', 'export GEMINI_API_KEY=', 'put claude (Claude Code) on your PATH', 'Review AI-PLAN.md', 'spx approve plan']) {
       expect(init.stdout).toContain(step);
     }
 

@@ -43,8 +43,8 @@ Common options:
   -h, --help             help for spx or a command
   -V, --version          print spx's version
 
-New here? spx init writes spx.yaml and USER-SPEC.md; spx build --provider echo
-then rehearses the pipeline offline, up to its review gate.
+New here? spx init writes spx.yaml and USER-SPEC.md; spx build --provider
+rehearse then rehearses the pipeline offline, up to its review gate.
 
 Exit codes: 0 success, 1 a node failed, 2 usage or pipeline error, 3 stopped
 at a review gate (spx approve NODE), 130 interrupted (143 on SIGTERM, 129 on

@@ -1,17 +1,17 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pipelineFile, pipelineNames, SHIPPED_PIPELINES_DIR } from '../config/pipelines.js';
+import { pipelineFile, pipelineNames } from '../config/pipelines.js';
 import { backUpOutput, INIT_BACKUPS } from '../state/backups.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { ignoreStateDir, type GitignoreChange } from './gitignore.js';
+import { USER_SPEC_TEMPLATE } from './user-spec-template.js';
 import { schemaReference, type SchemaReference } from './schema-reference.js';
 
 export const DEFAULT_PIPELINE = 'spec-plan-execute';
 
 /** What the user describes, for the spec node to read. */
 const USER_SPEC = 'USER-SPEC.md';
-const USER_SPEC_TEMPLATE = path.join(SHIPPED_PIPELINES_DIR, USER_SPEC);
 
 export interface InitOptions {
   /** The pipeline file to write (spx.yaml); the project root is its directory. */

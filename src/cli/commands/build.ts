@@ -58,7 +58,8 @@ Options:
                      requests; also SPX_REMOTE_CACHE_READ_ONLY=1)
       --approve      approve every output awaiting review without asking (CI)
       --provider P   use provider P for every model node, for this run
-                     (e.g. --provider echo rehearses the pipeline offline)
+                     (--provider rehearse, built in, rehearses the pipeline
+                     offline; echo is its older name)
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
@@ -127,6 +128,7 @@ export async function run(args: string[]): Promise<number> {
       for (const item of await newlyIgnoredOutputs(pipeline.root, stateDir, pipeline.config.nodes, stop.signal)) {
         renderer.handle({ type: 'warning', node: item.node, message: ignoredOutputWarning(item) });
       }
+      await warnOfTemplateSpecs(pipeline, targets, renderer);
     }
     try {
       return await buildAndReview(session);
@@ -303,4 +305,20 @@ async function canAskHere(json: boolean): Promise<boolean> {
 async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
   const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
   return (await import('../ask.js')).askYesNo(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
+}
+
+/**
+ * Before any model call: a USER-SPEC.md still as spx init wrote it would send
+ * the template's placeholders to the model. Said, not refused (the build may
+ * be a test of the set-up); a rehearsal calls no model and hears nothing.
+ */
+async function warnOfTemplateSpecs(pipeline: LoadedPipeline, targets: string[], renderer: Renderer): Promise<void> {
+  const nodes = new Graph(pipeline.config).closure(targets).filter((node) => {
+    const config = pipeline.config.nodes[node]!;
+    return 'provider' in config && config.provider.type !== 'echo';
+  });
+  const { untouchedTemplates } = await import('../../init/user-spec-template.js');
+  for (const { node, file } of untouchedTemplates(pipeline.config, pipeline.root, nodes)) {
+    renderer.handle({ type: 'warning', node, message: `${file} is still the template spx wrote: describe the change you want in it, or the model gets its placeholders` });
+  }
 }

@@ -1,6 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { withProvider } from '../../config/override-provider.js';
 import { formatMetrics } from '../../render/metrics.js';
 import { describeSkipReason, describeStaleReason } from '../../render/describe.js';
 import { featureStandings } from '../feature-summary.js';
@@ -19,6 +20,9 @@ Options:
       --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}],
                      "features"?: [{"feature", "stands"}]}
       --cache-dir D  the cache directory, to tell which stale nodes it holds
+      --provider P   as if every model node used provider P, as spx build
+                     --provider P does (spx status --provider rehearse after
+                     a rehearsal)
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
@@ -39,12 +43,17 @@ interface NodeStatus {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('status', args, { json: { type: 'boolean' }, 'cache-dir': { type: 'string' } });
+  const { values, positionals } = parseCommandArgs('status', args, {
+    json: { type: 'boolean' },
+    'cache-dir': { type: 'string' },
+    provider: { type: 'string' },
+  });
   if (values.help) {
     console.log(help);
     return EXIT.ok;
   }
-  const project = await openProject({ directory: values.directory, file: values.file });
+  const opened = await openProject({ directory: values.directory, file: values.file });
+  const project = values.provider === undefined ? opened : { ...opened, pipeline: withProvider(opened.pipeline, values.provider) };
   const state = openRecordedState(project);
   const events = await dryRun(project, state, { targets: positionals, cacheDir: values['cache-dir'], writeNothing: false });
   const nodes: NodeStatus[] = [];
