@@ -28,8 +28,10 @@ several, spx asks for each on a terminal, and elsewhere needs their ids or
 Options:
       --all          approve every instance awaiting review of the named
                      nodes (without NODE: every node awaiting review)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 approved (or listed), 1 the project is locked by a build, 2 usage error

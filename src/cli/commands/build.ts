@@ -60,8 +60,10 @@ Options:
       --provider P   use provider P for every model node, for this run
                      (--provider rehearse, built in, rehearses the pipeline
                      offline; echo is its older name)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),

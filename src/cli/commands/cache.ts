@@ -40,8 +40,10 @@ Options:
       --remote-cache URL
                      push, pull: the remote cache (default: $SPX_REMOTE_CACHE_URL,
                      else cache.remote.url in spx.yaml)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Only files in the cache's own layout and naming (blobs/ab/<sha256>,

@@ -32,8 +32,10 @@ are yours until you ask for this.
 Options:
       --gone         remove the outputs of nodes no longer in the pipeline
   -n, --dry-run      list what would be removed
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 removed (or listed), 1 the project is locked by a build or an

@@ -22,8 +22,10 @@ restores the cache. Without NODE, every review node that has an approval.
 
 Options:
       --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 shown (or nothing changed), 1 an approved version is not

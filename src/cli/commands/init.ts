@@ -31,7 +31,7 @@ Options:
       --pipeline NAME  the pipeline to start from (default: spec-plan-execute)
       --force          overwrite spx.yaml and USER-SPEC.md
   -f, --file FILE      the pipeline file to write (default: spx.yaml)
-  -C DIR               run as if started in DIR (created if need be)
+  -C, --directory DIR  run as if started in DIR (created if need be)
   -h, --help           show this help
 
 Instead of a copy, a spx.yaml may start with "extends: NAME" and override

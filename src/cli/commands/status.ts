@@ -23,8 +23,10 @@ Options:
       --provider P   as if every model node used provider P, as spx build
                      --provider P does (spx status --provider rehearse after
                      a rehearsal)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 (fresh or not), 2 usage or pipeline error.`;
