@@ -366,7 +366,7 @@ describe('spx cache', () => {
 
     const stats = await spxOk(b, ['cache', 'stats', '--cache-dir', cacheDir]);
     expect(stats.stdout).toMatch(/^entries: +6$/m);
-    expect(stats.stdout).toMatch(/^last build: 4 hits, 1 misses/m);
+    expect(stats.stdout).toMatch(/^last build: 4 hits, 1 miss,/m);
     const json = JSON.parse((await spxOk(b, ['cache', 'stats', '--json', '--cache-dir', cacheDir])).stdout) as {
       directory: string;
       lastBuild: { hits: number; misses: number };

@@ -225,10 +225,19 @@ nodes:
     expect(bundled(project).sort()).toEqual(['build/out.js', 'lib/c.ts']);
   });
 
-  it('outside a git work tree, the directory is walked and nothing is ignored', async () => {
-    const project = createProject(SOURCES, contextOnly('{ include: ["**/*.ts"], exclude: ["**/*.test.ts"] }'));
+  it('outside a git work tree, the directory is walked and only node_modules/ and dist/ are left out', async () => {
+    const project = createProject({ ...SOURCES, 'node_modules/dep/index.ts': 'dep\n', 'dist/a.ts': 'built\n', 'src/dist/x.ts': 'built\n' }, contextOnly('{ include: ["**/*.ts"], exclude: ["**/*.test.ts"] }'));
     await build(project);
     expect(bundled(project).sort()).toEqual(['lib/c.ts', 'src/a.ts', 'src/b.ts']);
+  });
+
+  it('in a git work tree without a .gitignore, node_modules/ and dist/ are left out; gitignore: false brings them back', async () => {
+    const project = gitProject({ 'src/a.ts': 'a\n', 'node_modules/dep/index.js': 'dep\n', 'dist/a.js': 'built\n' }, contextOnly('{ include: ["**/*.js", "**/*.ts"] }'));
+    await build(project);
+    expect(bundled(project)).toEqual(['src/a.ts']);
+    project.write('spx.yaml', contextOnly('{ include: ["**/*.js", "**/*.ts"], gitignore: false }'));
+    await build(project);
+    expect(bundled(project).sort()).toEqual(['dist/a.js', 'node_modules/dep/index.js', 'src/a.ts']);
   });
 
   it('a selector that cannot run fails the node with what went wrong', async () => {

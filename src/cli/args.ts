@@ -15,7 +15,8 @@ export function parseCommandArgs<O extends Options>(command: string, args: strin
   try {
     return parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    // Node says "Unknown option '--x'. To specify a positional argument…"; spx's messages start in lower case.
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^[A-Z]/, (letter) => letter.toLowerCase());
     throw new UserError(`${message} (see: spx ${command} --help)`);
   }
 }

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { isRecord, isStringArray } from '../util/shape.js';
 import type { BuildSummary } from '../scheduler/events.js';
 import type { RemoteStats } from '../cache/tiered-cache.js';
+import { roundSeconds } from '../util/round-seconds.js';
 
 /** What the last build of this project asked of the cache, for `spx cache stats`. */
 export interface LastBuildStats {
@@ -19,7 +20,7 @@ export interface LastBuildStats {
 const FILE = 'last-build.json';
 
 export function writeLastBuildStats(stateDir: string, summary: BuildSummary, savedSeconds: number, remote?: RemoteStats): void {
-  const stats: LastBuildStats = { hits: summary.restored, misses: summary.ran, savedSeconds, ...(remote ? { remote } : {}) };
+  const stats: LastBuildStats = { hits: summary.restored, misses: summary.ran, savedSeconds: roundSeconds(savedSeconds), ...(remote ? { remote } : {}) };
   try {
     writeFileAtomic(join(stateDir, FILE), JSON.stringify(stats, null, 2) + '\n');
   } catch {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { didYouMean } from '../config/suggest.js';
 import { UserError, UserErrors } from '../util/errors.js';
 import { EXIT } from './exit-codes.js';
 
@@ -35,13 +36,15 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Common options:
-  -f, --file FILE   pipeline file (default: spx.yaml)
-  -C DIR            run as if started in DIR
-  -h, --help        help for spx or a command
-  --version         print spx's version
+  -f, --file FILE        pipeline file (default: the spx.yaml found in the
+                         working directory or the nearest one above it, up to
+                         the repository root)
+  -C, --directory DIR    run as if started in DIR
+  -h, --help             help for spx or a command
+  -V, --version          print spx's version
 
-New here? spx init writes spx.yaml and USER-SPEC.md; spx build --provider echo
-then rehearses the pipeline offline, up to its review gate.
+New here? spx init writes spx.yaml and USER-SPEC.md; spx build --provider
+rehearse then rehearses the pipeline offline, up to its review gate.
 
 Exit codes: 0 success, 1 a node failed, 2 usage or pipeline error, 3 stopped
 at a review gate (spx approve NODE), 130 interrupted (143 on SIGTERM, 129 on
@@ -77,7 +80,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const command = COMMANDS[name];
-  if (!command) throw new UserError(`unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')} (see spx --help)`);
+  if (!command) {
+    const names = Object.keys(COMMANDS);
+    throw new UserError(`unknown command "${name}"${didYouMean(name, names)}; commands: ${names.join(', ')} (see spx --help)`);
+  }
   return (await command.load()).run(args);
 }
 

@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoadedPipeline } from '../config/types.js';
+import { findPipelineFile, PIPELINE_FILE } from '../config/find-pipeline.js';
 import { loadPipeline } from '../config/load.js';
 
 export interface ProjectOptions {
@@ -19,10 +20,19 @@ export interface Project {
   stateDir: string;
 }
 
+/**
+ * The pipeline file: `-f FILE` as given (relative to `-C DIR`), else the
+ * spx.yaml found walking up from DIR or the working directory.
+ */
 export function projectFile(options: ProjectOptions): string {
   const directory = resolve(options.directory ?? '.');
-  const file = options.file ?? 'spx.yaml';
-  return isAbsolute(file) ? file : join(directory, file);
+  if (options.file === undefined) return findPipelineFile(directory);
+  return isAbsolute(options.file) ? options.file : join(directory, options.file);
+}
+
+/** Where `spx init` writes: `-f FILE` (relative to `-C DIR`), else spx.yaml right here; never a parent's. */
+export function newProjectFile(options: ProjectOptions): string {
+  return resolve(options.directory ?? '.', options.file ?? PIPELINE_FILE);
 }
 
 export async function openProject(options: ProjectOptions): Promise<Project> {

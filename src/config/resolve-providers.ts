@@ -31,5 +31,12 @@ function resolveProvider(raw: RawProvider): ProviderConfig {
   }
 }
 
-/** Always available, so that `--provider echo` rehearses any pipeline offline. */
-export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderConfig>> = nameTable([['echo', { type: 'echo' }]]);
+/**
+ * Always available, so that `--provider rehearse` rehearses any pipeline
+ * offline. `echo`, its type's name and its first name, stays an alias: spx
+ * 0.1's next steps and scripts said `--provider echo`.
+ */
+export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderConfig>> = nameTable([
+  ['rehearse', { type: 'echo' }],
+  ['echo', { type: 'echo' }],
+]);

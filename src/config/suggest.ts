@@ -32,3 +32,9 @@ function editDistance(a: string, b: string): number {
   }
   return rows[a.length]![b.length]!;
 }
+
+/** ` (did you mean "build"?)` after an unknown name with a close candidate, else nothing. */
+export function didYouMean(name: string, candidates: Iterable<string>): string {
+  const close = closestName(name, candidates);
+  return close === undefined ? '' : ` (did you mean "${close}"?)`;
+}

@@ -1,4 +1,5 @@
 import type { PipelineConfig } from '../config/types.js';
+import { didYouMean } from '../config/suggest.js';
 import { UserError } from '../util/errors.js';
 import { splitInstanceId } from './instance-id.js';
 
@@ -45,7 +46,7 @@ export class Graph {
       const known = instances[template];
       return `"${name}" is not an instance of "${template}"; its instances are: ${known.length > 0 ? known.join(', ') : 'none (its foreach matches no file)'}`;
     }
-    return `unknown node "${name}"; the pipeline has: ${declared.join(', ')}`;
+    return `unknown node "${name}"${didYouMean(name, [...declared, ...this.names])}; the pipeline has: ${declared.join(', ')}`;
   }
 
   /**

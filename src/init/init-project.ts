@@ -1,17 +1,17 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pipelineFile, pipelineNames, SHIPPED_PIPELINES_DIR } from '../config/pipelines.js';
+import { pipelineFile, pipelineNames } from '../config/pipelines.js';
 import { backUpOutput, INIT_BACKUPS } from '../state/backups.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import { ignoreStateDir, type GitignoreChange } from './gitignore.js';
-import { schemaReference } from './schema-reference.js';
+import { USER_SPEC_TEMPLATE } from './user-spec-template.js';
+import { schemaReference, type SchemaReference } from './schema-reference.js';
 
 export const DEFAULT_PIPELINE = 'spec-plan-execute';
 
 /** What the user describes, for the spec node to read. */
 const USER_SPEC = 'USER-SPEC.md';
-const USER_SPEC_TEMPLATE = path.join(SHIPPED_PIPELINES_DIR, USER_SPEC);
 
 export interface InitOptions {
   /** The pipeline file to write (spx.yaml); the project root is its directory. */
@@ -28,7 +28,7 @@ export interface InitResult {
   /** Where the edited USER-SPEC.md that --force replaced was kept, relative to the project root. */
   userSpecBackup?: string;
   /** Where spx.yaml's first line points editors for the schema. */
-  schema: string;
+  schema: SchemaReference;
 }
 
 /**
@@ -59,7 +59,7 @@ export function initProject(options: InitOptions): InitResult {
   const template = readFileSync(USER_SPEC_TEMPLATE, 'utf8');
   // The user's description of the change is their work: it never goes without a copy.
   const userSpecBackup = userSpec && edited(userSpec, template) ? backUpOutput(root, path.join(root, '.spx'), INIT_BACKUPS, USER_SPEC) : undefined;
-  writeFileAtomic(options.file, pipelineText(text, options.pipeline, schema));
+  writeFileAtomic(options.file, pipelineText(text, options.pipeline, schema.path));
   if (userSpec) writeFileAtomic(userSpec, template);
   return {
     written: [path.basename(options.file), ...(userSpec ? [USER_SPEC] : [])],

@@ -2,12 +2,11 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fillPlaceholders, placeholdersIn } from '../config/foreach.js';
 import { isSafeValue } from '../config/instances.js';
-import { SHIPPED_PIPELINES_DIR } from '../config/pipelines.js';
+import { USER_SPEC_TEMPLATE } from './user-spec-template.js';
 import type { PipelineConfig } from '../config/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 
-const USER_SPEC_TEMPLATE = path.join(SHIPPED_PIPELINES_DIR, 'USER-SPEC.md');
 
 /**
  * `spx new NAME`: the file that makes a feature exist, at the path the

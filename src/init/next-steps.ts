@@ -19,7 +19,7 @@ export function nextSteps(config: PipelineConfig, options: { cd?: string }): str
   const reviewed = review.flatMap(([, node]) => node.outputs.map((output) => output.replace(/\{[^}]*\}/g, 'NAME')));
   const gate =
     reviewed.length > 0 ? `It stops at the review gate (exit code 3), and ${reviewed.join(', ')} say${reviewed.length === 1 ? 's' : ''} it is a rehearsal.` : '';
-  steps.push(['Rehearse the pipeline offline, with no keys and no model calls:', '    spx build --provider echo', ...(gate ? [gate] : [])]);
+  steps.push(['Rehearse the pipeline offline, with no keys and no model calls:', '    spx build --provider rehearse', ...(gate ? [gate] : [])]);
 
   const needs = requirements(config);
   steps.push(['Run it for real:', ...needs.map((need) => `    ${need}`), '    spx build']);

@@ -31,7 +31,7 @@ export class GeminiProvider implements Provider {
     const apiKey = options.env[this.config.apiKeyEnv];
     if (!apiKey) {
       throw new ProviderError(
-        `provider "${this.config.name}" needs a Gemini API key: set the environment variable ${this.config.apiKeyEnv} (or rehearse offline with --provider echo)`,
+        `provider "${this.config.name}" needs a Gemini API key: set the environment variable ${this.config.apiKeyEnv} (or rehearse offline with --provider rehearse)`,
       );
     }
     const baseMs = retryBaseMs(options.env);

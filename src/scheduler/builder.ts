@@ -11,6 +11,7 @@ import type { BuildEvent, BuildSummary, EventSink } from './events.js';
 import { regenerateNode } from './node-runner.js';
 import { diskFiles } from './project-files.js';
 import { walk, type Outcome } from './walk.js';
+import { roundSeconds } from '../util/round-seconds.js';
 
 /**
  * Brings the targets up to date: each node, once everything it depends on
@@ -68,7 +69,7 @@ export async function buildWith(
 
   const summary = summarize(order, outcomes, policy.gatedAfter, options.signal.aborted, tokens);
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });
-  emit({ type: 'build-end', summary, seconds: (performance.now() - started) / 1000 });
+  emit({ type: 'build-end', summary, seconds: roundSeconds((performance.now() - started) / 1000) });
   return summary;
 }
 

@@ -19,6 +19,7 @@ import type { EventSink, FailureReason } from './events.js';
 import { removeWhatTheRunWrote, snapshotOutputs, type OutputSnapshot } from './interrupted-outputs.js';
 import { OutputBuffer } from './output-buffer.js';
 import { spendsNoTokens } from './zero-token-kinds.js';
+import { roundSeconds } from '../util/round-seconds.js';
 
 export interface NodeRunnerContext {
   pipeline: LoadedPipeline;
@@ -46,7 +47,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
   const { pipeline, emit } = context;
   const config = pipeline.config.nodes[node]!;
   const started = performance.now();
-  const elapsed = (): number => (performance.now() - started) / 1000;
+  const elapsed = (): number => roundSeconds((performance.now() - started) / 1000);
   const output = new OutputBuffer();
   let beforeRun: OutputSnapshot | undefined;
   try {
@@ -208,7 +209,7 @@ async function tryRestore(
   record(node, evaluation, entry, context);
   // What restoring did beyond writing outputs (an execute node applying its
   // patch to the user's tree) is said, as a run's output is.
-  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: entry.cost.seconds, metrics: entry.metrics ?? {}, output: output.text() });
+  emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: roundSeconds(entry.cost.seconds), metrics: entry.metrics ?? {}, output: output.text() });
   return true;
 }
 

@@ -1,6 +1,7 @@
 import type { LoadedPipeline, NodeConfig } from '../config/types.js';
 import { hashOutput } from '../files/output-hash.js';
 import { hashOutputs } from '../fingerprint/fingerprint.js';
+import { didYouMean } from '../config/suggest.js';
 import { UserError } from '../util/errors.js';
 import type { ContentHash } from '../util/hash.js';
 import { nameTable } from '../util/name-table.js';
@@ -21,7 +22,10 @@ export function approveNode(
   node: string,
 ): { outputs: string[]; hash: ContentHash; files: Record<string, ContentHash> } {
   const config = pipeline.config.nodes[node];
-  if (!config) throw new UserError(`unknown node "${node}"; the pipeline has: ${Object.keys(pipeline.config.nodes).join(', ')}`);
+  if (!config) {
+    const names = Object.keys(pipeline.config.nodes);
+    throw new UserError(`unknown node "${node}"${didYouMean(node, names)}; the pipeline has: ${names.join(', ')}`);
+  }
   if (!('review' in config) || !config.review) throw new UserError(`node "${node}" has no review gate (review: true) to approve`);
   const entry = state.get(node);
   if (!entry) throw new UserError(`node "${node}" has not been built yet: run "spx build ${node}" first`);

@@ -1,3 +1,5 @@
+import { displayPath } from './note.js';
+
 /** A place in one of the user's files, 1-based, as editors show it. */
 export interface SourceLocation {
   file: string;
@@ -18,9 +20,9 @@ export class UserError extends Error {
   }
 
   format(cwd: string = process.cwd()): string {
-    if (!this.location) return `error: ${this.message}`;
+    if (!this.location) return `spx: error: ${this.message}`;
     const { file, line, column } = this.location;
-    return `${relativeForDisplay(file, cwd)}:${line}:${column}: error: ${this.message}`;
+    return `${displayPath(file, cwd)}:${line}:${column}: error: ${this.message}`;
   }
 }
 
@@ -36,9 +38,4 @@ export class UserErrors extends Error {
   format(cwd: string = process.cwd()): string {
     return this.errors.map((e) => e.format(cwd)).join('\n');
   }
-}
-
-function relativeForDisplay(file: string, cwd: string): string {
-  if (file.startsWith(cwd + '/')) return file.slice(cwd.length + 1);
-  return file;
 }

@@ -28,8 +28,10 @@ several, spx asks for each on a terminal, and elsewhere needs their ids or
 Options:
       --all          approve every instance awaiting review of the named
                      nodes (without NODE: every node awaiting review)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 approved (or listed), 1 the project is locked by a build, 2 usage error
@@ -51,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   if (chosen === 'interrupted') return EXIT.interrupted;
   const lock = await BuildLock.acquire(stateDir, { wait: false, onWait: () => undefined });
   if (typeof lock === 'string') {
-    console.error(`spx: a build is running in ${lock}; approve after it ends`);
+    console.error(`spx: error: a build is running in ${lock}; approve after it ends`);
     return EXIT.failed;
   }
   try {

@@ -64,14 +64,17 @@ Options:
                      requests; also SPX_REMOTE_CACHE_READ_ONLY=1)
       --approve      approve every output awaiting review without asking (CI)
       --provider P   use provider P for every model node, for this run
-                     (e.g. --provider echo rehearses the pipeline offline)
+                     (--provider rehearse, built in, rehearses the pipeline
+                     offline; echo is its older name)
       --watch        build, then build again whenever an input, an output or
                      the pipeline file changes; a save never runs a model or
                      agent node (they are reported stale): on a terminal, m
                      runs them, q quits (see docs/watch.md)
       --watch=all    as --watch, but a save runs model and agent nodes too
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
@@ -146,6 +149,7 @@ export async function run(args: string[]): Promise<number> {
       for (const item of await newlyIgnoredOutputs(pipeline.root, stateDir, pipeline.config.nodes, stop.signal)) {
         renderer.handle({ type: 'warning', node: item.node, message: ignoredOutputWarning(item) });
       }
+      await warnOfTemplateSpecs(pipeline, targets, renderer);
     }
     try {
       if (command.watch) return await watch(session);
@@ -369,4 +373,20 @@ async function canAskHere(json: boolean): Promise<boolean> {
 async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
   const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
   return (await import('../ask.js')).askYesNo(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
+}
+
+/**
+ * Before any model call: a USER-SPEC.md still as spx init wrote it would send
+ * the template's placeholders to the model. Said, not refused (the build may
+ * be a test of the set-up); a rehearsal calls no model and hears nothing.
+ */
+async function warnOfTemplateSpecs(pipeline: LoadedPipeline, targets: string[], renderer: Renderer): Promise<void> {
+  const nodes = new Graph(pipeline.config).closure(targets).filter((node) => {
+    const config = pipeline.config.nodes[node]!;
+    return 'provider' in config && config.provider.type !== 'echo';
+  });
+  const { untouchedTemplates } = await import('../../init/user-spec-template.js');
+  for (const { node, file } of untouchedTemplates(pipeline.config, pipeline.root, nodes)) {
+    renderer.handle({ type: 'warning', node, message: `${file} is still the template spx wrote: describe the change you want in it, or the model gets its placeholders` });
+  }
 }

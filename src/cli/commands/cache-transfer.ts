@@ -9,6 +9,7 @@ import type { Fingerprint } from '../../util/hash.js';
 import { Limiter } from '../../util/limiter.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { counted } from '../../util/plural.js';
 
 export interface TransferOptions {
   directory: string | undefined;
@@ -42,7 +43,7 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   if (direction === 'push' && remote.settings.readOnly) {
     throw new UserError(`remote cache ${remote.settings.url} is read-only here (cache.remote.readOnly or SPX_REMOTE_CACHE_READ_ONLY): nothing pushed`);
   }
-  const cache = await openCache(options.cacheDir, remote, { warn: (message) => console.error(`spx: ${message}`) });
+  const cache = await openCache(options.cacheDir, remote, { warn: (message) => console.error(`spx: warning: ${message}`) });
   if (!(cache instanceof TieredCache)) throw new Error('a configured remote opens a tiered cache');
 
   const recorded = readRecorded(pipeline.root, stateDir);
@@ -80,16 +81,16 @@ export async function transfer(direction: 'push' | 'pull', nodes: string[], opti
   const count = (outcome: string): number => counts.get(outcome) ?? 0;
   if (direction === 'push') {
     console.log(
-      `pushed ${count('uploaded')} of ${chosen.length} entries to ${cache.remote.location}: ${count('present')} already there, ${count('not-local')} not in the local cache`,
+      `pushed ${count('uploaded')} of ${counted(chosen.length, 'entry', 'entries')} to ${cache.remote.location}: ${count('present')} already there, ${count('not-local')} not in the local cache`,
     );
   } else {
     const refusedNote = refused > 0 ? `, ${refused} refused` : '';
     console.log(
-      `pulled ${count('pulled')} of ${chosen.length} entries from ${cache.remote.location}: ${count('local')} already local, ${count('absent')} not on the remote${refusedNote}`,
+      `pulled ${count('pulled')} of ${counted(chosen.length, 'entry', 'entries')} from ${cache.remote.location}: ${count('local')} already local, ${count('absent')} not on the remote${refusedNote}`,
     );
   }
   if (failure !== undefined) {
-    console.error(`spx: ${failure}`);
+    console.error(`spx: error: ${failure}`);
     return EXIT.failed;
   }
   return refused > 0 ? EXIT.failed : EXIT.ok;

@@ -1,15 +1,17 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LocalCache } from '../../cache/local-cache.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { readLastBuildStats } from '../last-build.js';
 import { pruneCache, takeInventory, verifyCache } from '../../cache/maintenance.js';
 import type { RemoteStats } from '../../cache/tiered-cache.js';
 import { readRecorded } from '../../state/build-state.js';
+import { didYouMean } from '../../config/suggest.js';
 import { UserError } from '../../util/errors.js';
 import { formatBytes } from '../../util/format-bytes.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { projectFile } from '../project.js';
+import { counted } from '../../util/plural.js';
 
 export const help = `Usage: spx cache <stats|prune|verify|path|push|pull> [options] [NODE...]
 
@@ -38,8 +40,10 @@ Options:
       --remote-cache URL
                      push, pull: the remote cache (default: $SPX_REMOTE_CACHE_URL,
                      else cache.remote.url in spx.yaml)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Only files in the cache's own layout and naming (blobs/ab/<sha256>,
@@ -56,11 +60,12 @@ export async function run(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     'remote-cache': { type: 'string' },
   });
-  if (values.help) {
+  // `spx cache` alone asks what it can do, as `git remote` or `npm cache` do.
+  if (values.help || positionals.length === 0) {
     console.log(help);
     return EXIT.ok;
   }
-  const root = resolve(projectFile({ directory: values.directory, file: values.file }), '..');
+  const root = cacheOwner(values.directory, values.file);
   const stateDir = join(root, '.spx');
   const cache = new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
   const [subcommand, ...rest] = positionals;
@@ -96,7 +101,7 @@ export async function run(args: string[]): Promise<number> {
       console.log(`size:       ${formatBytes(stats.bytes)}`);
       console.log(
         last
-          ? `last build: ${last.hits.length} hits, ${last.misses.length} misses, ${last.savedSeconds.toFixed(2)}s saved`
+          ? `last build: ${counted(last.hits.length, 'hit')}, ${counted(last.misses.length, 'miss', 'misses')}, ${last.savedSeconds.toFixed(2)}s saved`
           : 'last build: none recorded',
       );
       if (last?.remote) console.log(`remote:     ${formatRemote(last.remote)}`);
@@ -106,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
       const report = verifyCache(cache);
       if (values.json) console.log(JSON.stringify(report, null, 2));
       else {
-        console.log(`checked ${report.blobsChecked} blobs: ${report.corruptBlobs.length} corrupt; ${report.badEntries.length} bad entries`);
+        console.log(`checked ${counted(report.blobsChecked, 'blob')}: ${report.corruptBlobs.length} corrupt; ${counted(report.badEntries.length, 'bad entry', 'bad entries')}`);
         for (const hash of report.corruptBlobs) console.log(`  removed corrupt blob ${hash}`);
         for (const fingerprint of report.brokenEntries) console.log(`  removed entry ${fingerprint} (a blob it needs was missing or corrupt)`);
         for (const { fingerprint, problem } of report.badEntries) console.log(`  removed bad entry ${fingerprint}: ${problem}`);
@@ -121,21 +126,33 @@ export async function run(args: string[]): Promise<number> {
       const keep = new Set(recorded.map((entry) => entry.fingerprint as string));
       const keepBlobs = new Set<string>(recorded.flatMap((entry) => Object.values(entry.approvedOutputs ?? {})));
       const report = pruneCache(cache, { maxAgeMs, maxBytes, keep, keepBlobs });
-      console.log(`removed ${report.removedEntries} entries and ${report.removedBlobs} blobs, freed ${formatBytes(report.freedBytes)}`);
+      console.log(`removed ${counted(report.removedEntries, 'entry', 'entries')} and ${counted(report.removedBlobs, 'blob')}, freed ${formatBytes(report.freedBytes)}`);
       return EXIT.ok;
     }
     default:
-      throw new UserError(
-        subcommand === undefined
-          ? 'spx cache needs a subcommand: stats, prune, verify, path, push or pull'
-          : `unknown cache subcommand "${subcommand}"; expected stats, prune, verify, path, push or pull`,
-      );
+      throw new UserError(`unknown cache subcommand "${subcommand}"${didYouMean(subcommand!, SUBCOMMANDS)}; expected ${SUBCOMMANDS.join(', ')}`);
+  }
+}
+
+const SUBCOMMANDS = ['stats', 'prune', 'verify', 'path', 'push', 'pull'];
+
+/**
+ * The project whose .spx/cache is meant: the one spx.yaml is found in, else
+ * the directory itself (a cache named by --cache-dir or $SPX_CACHE_DIR needs
+ * no pipeline to be inspected).
+ */
+function cacheOwner(directory: string | undefined, file: string | undefined): string {
+  try {
+    return dirname(projectFile({ directory, file }));
+  } catch (error) {
+    if (!(error instanceof UserError) || file !== undefined) throw error;
+    return resolve(directory ?? '.');
   }
 }
 
 /** One line: what the remote did in the last build, and whether it was given up. */
 function formatRemote(remote: RemoteStats): string {
-  const counts = `${remote.hits} hits, ${remote.misses} misses, ${remote.uploads} uploads, ${remote.errors} errors`;
+  const counts = `${counted(remote.hits, 'hit')}, ${counted(remote.misses, 'miss', 'misses')}, ${counted(remote.uploads, 'upload')}, ${counted(remote.errors, 'error')}`;
   const notes = [remote.readOnly ? 'read-only' : undefined, remote.unavailable === undefined ? undefined : `given up: ${remote.unavailable}`].filter(Boolean);
   return `${counts} (${remote.location}${notes.length > 0 ? `; ${notes.join('; ')}` : ''})`;
 }

@@ -20,8 +20,10 @@ Options:
                      | {"type": "awaiting-review", "node", "outputs"}
                      | {"type": "edited-since-approval", "node", "outputs"}
                      | {"type": "blocked", "node", "because"}]}
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 all fresh and approved, 1 a problem listed, 2 usage or pipeline error.`;

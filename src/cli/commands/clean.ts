@@ -32,8 +32,10 @@ are yours until you ask for this.
 Options:
       --gone         remove the outputs of nodes no longer in the pipeline
   -n, --dry-run      list what would be removed
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 removed (or listed), 1 the project is locked by a build or an
@@ -54,7 +56,7 @@ export async function run(args: string[]): Promise<number> {
   const outputsOf = values.gone ? goneNodes(pipeline.config.nodes, pipeline.root, stateDir) : declaredOutputs(pipeline.config.nodes, positionals.length > 0 ? graph.resolve(positionals) : graph.names);
   const lock = values['dry-run'] ? undefined : await BuildLock.acquire(stateDir, { wait: false, onWait: () => undefined });
   if (typeof lock === 'string') {
-    console.error(`spx: a build is running in ${lock}; clean after it ends`);
+    console.error(`spx: error: a build is running in ${lock}; clean after it ends`);
     return EXIT.failed;
   }
   let leftAlone = 0;
@@ -65,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
         // Never through a link out of the project: what lies there is not the build's.
         const escape = escapingLink(pipeline.root, output);
         if (escape) {
-          console.error(`spx: left ${output} (${node}) alone: it leads through the symlink ${escape.link} to ${escape.target}, outside the project`);
+          console.error(`spx: warning: left ${output} (${node}) alone: it leads through the symlink ${escape.link} to ${escape.target}, outside the project`);
           leftAlone++;
           continue;
         }
@@ -127,7 +129,7 @@ function goneNodes(nodes: Readonly<Record<string, NodeConfig>>, root: string, st
       node,
       outputs.filter((output) => {
         const problem = pathProblem(output.replace(/\/$/, ''));
-        if (problem !== undefined) console.error(`spx: left ${JSON.stringify(output)} (${node}) alone: the path ${problem}`);
+        if (problem !== undefined) console.error(`spx: warning: left ${JSON.stringify(output)} (${node}) alone: the path ${problem}`);
         return problem === undefined;
       }),
     );

@@ -22,8 +22,10 @@ restores the cache. Without NODE, every review node that has an approval.
 
 Options:
       --cache-dir D  the cache directory (default: $SPX_CACHE_DIR, else .spx/cache)
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 shown (or nothing changed), 1 an approved version is not
@@ -59,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
 async function showChange(node: string, output: string, root: string, state: BuildState, cache: LocalCache): Promise<boolean> {
   const approved = state.get(node)?.approvedOutputs?.[output];
   if (approved === undefined) {
-    console.error(`spx: ${output} (${node}) has no approved version recorded: approve it (spx approve ${node}), then diff shows what changes after`);
+    console.error(`spx: error: ${output} (${node}) has no approved version recorded: approve it (spx approve ${node}), then diff shows what changes after`);
     return false;
   }
   const file = join(root, output);
@@ -71,7 +73,7 @@ async function showChange(node: string, output: string, root: string, state: Bui
   const before = approvedBytes(cache, approved);
   if (before === undefined) {
     console.error(
-      `spx: the approved version of ${output} (${node}, ${approved.slice(0, 12)}) is not in the cache at ${cache.location}: ` +
+      `spx: error: the approved version of ${output} (${node}, ${approved.slice(0, 12)}) is not in the cache at ${cache.location}: ` +
         'it was approved on another machine, or the cache was cleared; restore the cache, or review the whole file',
     );
     return false;

@@ -13,8 +13,10 @@ output renders as a picture in a fenced mermaid block on GitHub.
 
 Options:
       --format F     mermaid (default), dot or json
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 printed, 2 usage or pipeline error.`;

@@ -6,7 +6,7 @@ import { UserError } from '../../util/errors.js';
 import { insideWorkTree } from '../../util/git.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
-import { projectFile } from '../project.js';
+import { newProjectFile } from '../project.js';
 
 export const help = `Usage: spx init [options]
 
@@ -31,7 +31,7 @@ Options:
       --pipeline NAME  the pipeline to start from (default: spec-plan-execute)
       --force          overwrite spx.yaml and USER-SPEC.md
   -f, --file FILE      the pipeline file to write (default: spx.yaml)
-  -C DIR               run as if started in DIR (created if need be)
+  -C, --directory DIR  run as if started in DIR (created if need be)
   -h, --help           show this help
 
 Instead of a copy, a spx.yaml may start with "extends: NAME" and override
@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UserError(`spx init takes no arguments (got "${positionals.join(' ')}"); choose a pipeline with --pipeline NAME`);
   }
-  const file = projectFile({ directory: values.directory, file: values.file });
+  const file = newProjectFile({ directory: values.directory, file: values.file });
   const root = path.dirname(file);
   const pipeline = values.pipeline ?? DEFAULT_PIPELINE;
   const result = initProject({ file, pipeline, force: values.force ?? false });
@@ -60,9 +60,10 @@ export async function run(args: string[]): Promise<number> {
   const gitignore = { created: 'created .gitignore, ignoring .spx/', added: 'added .spx/ to .gitignore', present: '.gitignore already ignores .spx/' }[result.gitignore];
   console.log(`spx init: wrote ${result.written.join(' and ')} (the ${pipeline} pipeline); ${gitignore}`);
   if (result.userSpecBackup) console.log(`kept your edited USER-SPEC.md in ${result.userSpecBackup}`);
-  console.log(`editors check ${result.written[0]} against ${result.schema}`);
+  if (result.schema.found) console.log(`editors check ${result.written[0]} against ${result.schema.path}`);
+  else console.log(`editors will check ${result.written[0]} against ${result.schema.path} once spx is installed in the project (npm install --save-dev spx)`);
   if (!(await insideWorkTree(root, new AbortController().signal))) {
-    console.log('note: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
+    console.error('spx: warning: not a git repository yet (git init): context nodes honour .gitignore only in one, and execute nodes need one');
   }
   // Loading what was written checks it, and tells which keys and programs its providers need.
   const { config } = await loadPipeline(file, { root, cache: false, expand: false });

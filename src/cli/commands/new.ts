@@ -13,8 +13,10 @@ features pipeline). Every foreach node then has an instance for it
 "-"; with a pattern of several placeholders, their values joined with "/".
 
 Options:
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 written, 2 no foreach node, a bad or existing NAME, or another usage error.`;

@@ -1,10 +1,12 @@
 import { parseCommandArgs } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { withProvider } from '../../config/override-provider.js';
 import { formatMetrics } from '../../render/metrics.js';
 import { describeSkipReason, describeStaleReason } from '../../render/describe.js';
 import { featureStandings } from '../feature-summary.js';
 import { dryRun, openRecordedState } from '../dry-run.js';
+import { counted } from '../../util/plural.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -18,8 +20,13 @@ Options:
       --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}],
                      "features"?: [{"feature", "stands"}]}
       --cache-dir D  the cache directory, to tell which stale nodes it holds
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+      --provider P   as if every model node used provider P, as spx build
+                     --provider P does (spx status --provider rehearse after
+                     a rehearsal)
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 (fresh or not), 2 usage or pipeline error.`;
@@ -38,12 +45,17 @@ interface NodeStatus {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('status', args, { json: { type: 'boolean' }, 'cache-dir': { type: 'string' } });
+  const { values, positionals } = parseCommandArgs('status', args, {
+    json: { type: 'boolean' },
+    'cache-dir': { type: 'string' },
+    provider: { type: 'string' },
+  });
   if (values.help) {
     console.log(help);
     return EXIT.ok;
   }
-  const project = await openProject({ directory: values.directory, file: values.file });
+  const opened = await openProject({ directory: values.directory, file: values.file });
+  const project = values.provider === undefined ? opened : { ...opened, pipeline: withProvider(opened.pipeline, values.provider) };
   const state = openRecordedState(project);
   const events = await dryRun(project, state, { targets: positionals, cacheDir: values['cache-dir'], writeNothing: false });
   const nodes: NodeStatus[] = [];
@@ -82,6 +94,12 @@ export async function run(args: string[]): Promise<number> {
     for (const { feature, stands } of features) console.log(`  ${feature.padEnd(featureWidth)}  ${stands}`);
   }
   const stale = nodes.filter((n) => n.state === 'stale' || n.state === 'blocked').length;
-  console.log(stale === 0 ? `all ${nodes.length} nodes are fresh` : `${stale} of ${nodes.length} nodes are stale`);
+  console.log(stalenessLine(stale, nodes.length));
   return EXIT.ok;
+}
+
+/** "all 3 nodes are fresh", "the 1 node is fresh", "1 of 3 nodes is stale". */
+function stalenessLine(stale: number, total: number): string {
+  if (stale === 0) return total === 1 ? 'the 1 node is fresh' : `all ${counted(total, 'node')} are fresh`;
+  return `${stale} of ${counted(total, 'node')} ${stale === 1 ? 'is' : 'are'} stale`;
 }

@@ -16,8 +16,10 @@ of a node that calls a model or an agent lies in a path git ignores while
 spx.lock is committed: a fresh clone would run that node again.
 
 Options:
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 valid, 2 invalid.`;

@@ -19,8 +19,10 @@ and whether they are approved), and whether FILE has changed since the
 patch. Reads spx.lock and the patches only: no model call, no key.
 
 Options:
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR (FILE is then relative to DIR)
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR (FILE is then relative to DIR)
   -h, --help         show this help
 
 Exit codes: 0 found, 1 no execute node's patch touches FILE, 2 usage or pipeline error.`;

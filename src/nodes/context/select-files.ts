@@ -13,7 +13,8 @@ import { pathLikeWords, projectPath } from './mentioned-paths.js';
  * The files a context node bundles, sorted:
  *
  *     ( include ∩ contains ∩ changedSince )  ∪  fromCommand  ∪  fromOutput
- *     minus exclude, minus what git ignores, minus spx's own files
+ *     minus exclude, minus what git ignores (and node_modules/, dist/),
+ *     minus spx's own files
  *
  * `contains` and `changedSince` narrow the globbed base; the additions are
  * named explicitly and are not narrowed, but exclude and .gitignore apply to
@@ -35,7 +36,7 @@ export async function selectFiles(config: ContextNodeConfig, context: SelectionC
 
   const include = files.include.filter((glob) => !glob.startsWith('!'));
   const negated = files.include.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1));
-  const excluded = globMatcher([...files.exclude, ...negated]);
+  const excluded = globMatcher([...files.exclude, ...negated, ...(files.gitignore ? USUALLY_IGNORED : [])]);
   const spxOwn = spxOwnFiles(config);
   const leftOut = (file: string): boolean => spxOwn(file) || excluded(file);
 
@@ -74,6 +75,14 @@ export async function selectFiles(config: ContextNodeConfig, context: SelectionC
   cache?.save();
   return [...new Set([...base, ...added])].sort();
 }
+
+/**
+ * What every JavaScript project's .gitignore leaves out, left out even
+ * where there is no .gitignore (or no git): installed dependencies and build
+ * output are not the project's code, and would swamp a bundle.
+ * `files.gitignore: false` brings them back.
+ */
+const USUALLY_IGNORED = ['**/node_modules/**', '**/dist/**'];
 
 /** The project's files as a selection sees them. */
 interface ProjectFiles {
