@@ -13,10 +13,6 @@ import { REPO_ROOT } from './helpers/project.js';
  * takes every dependency from npm's cache by the integrity in spx's lockfile.
  */
 
-// Links in the README to files for spx's own contributors, not shipped. The
-// README split (issue 17) turns them into repository URLs; the list then goes.
-const CONTRIBUTOR_LINKS = new Set(['spx.yaml', 'bench/README.md']);
-
 let work: string;
 let tarball: string;
 let shipped: string[];
@@ -90,7 +86,6 @@ describe('the npm package', () => {
       for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         if (/^[a-z]+:|^#/.test(target!)) continue;
         const file = path.posix.normalize(path.posix.join(path.posix.dirname(page), target!.replace(/#.*$/, ''))).replace(/\/$/, '');
-        if (CONTRIBUTOR_LINKS.has(file)) continue;
         if (!shipped.some((s) => s === file || s.startsWith(`${file}/`))) broken.push(`${page}: ${target}`);
       }
     }
