@@ -5,6 +5,7 @@ import { summaryLine } from './plain.js';
 import type { Renderer, RenderOptions } from './renderer.js';
 import { describeFailure, describeSkipReason, describeStaleReason } from './describe.js';
 import { cacheWarningOutsideBuild, commandLine } from './command-lines.js';
+import { describeEstimate, describeTotals } from '../cost/describe-estimate.js';
 
 type Settled =
   | { state: 'fresh' }
@@ -79,7 +80,7 @@ export class TaskListRenderer implements Renderer {
       case 'stale':
         this.settle.get(event.node)?.({
           state: 'skipped',
-          why: `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.map(describeStaleReason).join('; ')}`,
+          why: `would ${event.cached ? 'be restored from cache' : 'run'}${event.estimate ? ` (${describeEstimate(event.estimate)})` : ''}: ${event.reasons.map(describeStaleReason).join('; ')}`,
         });
         break;
       case 'success':
@@ -117,7 +118,7 @@ export class TaskListRenderer implements Renderer {
         this.failures.push(`spx: interrupted (${event.signal}); finished nodes are recorded`);
         break;
       case 'build-end':
-        this.summary = summaryLine(event);
+        this.summary = (event.summary.forecast ? `spx: ${describeTotals(event.summary.forecast)}\n` : '') + summaryLine(event);
         // No node's event comes after this one: a node still without an outcome
         // would keep its spinner, and `flush` would wait for it, forever.
         for (const settle of this.settle.values()) settle({ state: 'skipped', why: 'not built' });

@@ -1,4 +1,5 @@
 import type { Cache } from '../cache/cache.js';
+import type { ForecastOptions } from '../cost/forecast.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink } from './events.js';
 import type { NodeOutcome } from './node-runner.js';
@@ -22,6 +23,8 @@ export interface BuildOptions {
   stateDir: string;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /** A dry run estimates what each stale model node would use (`--dry-run`, `spx status`, a budget's check). */
+  forecast?: ForecastOptions;
 }
 
 /**

@@ -66,6 +66,7 @@ export async function buildWith(
   await options.cache?.flush?.();
 
   const summary = summarize(order, outcomes, policy.gatedAfter, options.signal.aborted, tokens);
+  if (policy.forecast) summary.forecast = policy.forecast.totals();
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });
   emit({ type: 'build-end', summary, seconds: (performance.now() - started) / 1000 });
   return summary;

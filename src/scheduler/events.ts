@@ -1,3 +1,4 @@
+import type { ForecastTotals, NodeEstimate } from '../cost/estimate.js';
 import type { StaleReason } from '../fingerprint/explain.js';
 
 /**
@@ -23,8 +24,8 @@ export type BuildEvent =
   | { type: 'cache-warning'; message: string }
   /** About to run; `reasons` says why it is stale. */
   | { type: 'start'; node: string; reasons: StaleReason[]; description: string }
-  /** `--dry-run` / `spx status`: would run, and why. */
-  | { type: 'stale'; node: string; reasons: StaleReason[]; cached: boolean }
+  /** `--dry-run` / `spx status`: would run, and why; a model node that would call its model, what it would use (src/cost/). */
+  | { type: 'stale'; node: string; reasons: StaleReason[]; cached: boolean; estimate?: NodeEstimate }
   | { type: 'output'; node: string; stream: 'stdout' | 'stderr'; text: string }
   /** `metrics`: what the run measured (a bundle's tokens, a model call's usage). */
   | { type: 'success'; node: string; seconds: number; output: string; metrics: Record<string, number | string> }
@@ -81,6 +82,8 @@ export interface BuildSummary {
   interrupted: boolean;
   /** Model tokens this build spent, and those that cache hits saved. */
   tokens: { spent: number; saved: number };
+  /** A forecasting dry run: what the stale model nodes would use, in total. */
+  forecast?: ForecastTotals;
 }
 
 export type EventSink = (event: BuildEvent) => void;

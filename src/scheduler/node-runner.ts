@@ -62,7 +62,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
       signal: context.signal,
       env: context.env,
       inputFiles: evaluation.inputFiles,
-      dependencyOutputs: dependencyOutputs(node, context),
+      dependencyOutputs: dependencyOutputs(node, context.pipeline),
       onOutput: (stream, text) => {
         output.append(text);
         emit({ type: 'output', node, stream, text });
@@ -116,9 +116,8 @@ function removeHalfWritten(node: string, before: OutputSnapshot, context: NodeRu
   context.resolver.invalidate();
 }
 
-/** The files the nodes this one needs or uses wrote, directory outputs expanded. */
-function dependencyOutputs(node: string, context: NodeRunnerContext): { node: string; relation: 'needs' | 'uses'; path: string }[] {
-  const { pipeline } = context;
+/** The files the nodes this one needs or uses wrote, directory outputs expanded (the cost forecast reads them too). */
+export function dependencyOutputs(node: string, pipeline: LoadedPipeline): { node: string; relation: 'needs' | 'uses'; path: string }[] {
   const config = pipeline.config.nodes[node]!;
   const files: { node: string; relation: 'needs' | 'uses'; path: string }[] = [];
   for (const relation of ['needs', 'uses'] as const) {

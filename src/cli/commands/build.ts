@@ -39,7 +39,10 @@ Options:
   -j, --jobs N       run up to N nodes at once (default: the number of CPUs)
   -k, --keep-going   after a failure, finish every node that does not depend on it
       --force        rebuild the named nodes (or all) even when fresh
-  -n, --dry-run      say what would run, and why, without running anything
+  -n, --dry-run      say what would run, and why, without running anything; for
+                     each model node, the tokens and cost it would use
+      --exact        with --dry-run: ask the provider to count the prompt's
+                     tokens where it can (Gemini's countTokens; needs the key)
       --explain      say why each node that runs is stale
       --json         one JSON event per line on stdout
   -v, --verbose      also list fresh nodes
@@ -72,6 +75,7 @@ const OPTIONS = {
   'keep-going': { type: 'boolean', short: 'k' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean', short: 'n' },
+  exact: { type: 'boolean' },
   explain: { type: 'boolean' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
@@ -250,6 +254,7 @@ function buildOptions({ command: { values, targets, jobs }, pipeline, cache, sta
     stateDir,
     signal: stop.signal,
     env: process.env,
+    ...(values['dry-run'] ? { forecast: values.exact ? { exact: { env: process.env, signal: stop.signal } } : {} } : {}),
   };
 }
 
