@@ -102,8 +102,8 @@ describe('the forecast of spx build --dry-run', () => {
   it('shows tokens and dollars per node and in total in plain output', async () => {
     const p = createProject(SOURCES, pipeline());
     const result = await spx(p, ['build', '--dry-run'], 0);
-    expect(result.stdout).toMatch(/• spec would run: ~?[\d,]+ tokens in \+ 4,000 out \(no history: the default length\), \$0\.0\d+/);
-    expect(result.stdout).toMatch(/• plan would run: ~[\d,]+ tokens in \+ 4,000 out .*\$0\.0\d+/);
+    expect(result.stdout).toMatch(/• spec would run: ~?[\d,]+ tokens in \+ 4,000 out by default, \$0\.0\d+/);
+    expect(result.stdout).toMatch(/• plan would run: ~[\d,]+ tokens in \+ 4,000 out by default, \$0\.0\d+/);
     expect(result.stdout).toMatch(/spx: forecast: [\d,]+ tokens in \+ 8,000 out, \$0\.\d+/);
   });
 
@@ -142,5 +142,23 @@ describe('the forecast of spx build --dry-run', () => {
     expect(estimates(dry).spec).toMatchObject({ inputTokens: 777, inputFrom: 'provider' });
     expect(fake.requests.every((request) => request.path.includes(':countTokens'))).toBe(true);
     expect(fake.calls).toBe(2);
+  });
+
+  it('shows the same estimates in spx status, and with --cost the price used', async () => {
+    const p = createProject(SOURCES, pipeline());
+    const dry = estimates(await spx(p, ['build', '--dry-run', '--json'], 0));
+    const status = JSON.parse((await spx(p, ['status', '--json', '--cost'], 0)).stdout) as {
+      nodes: { name: string; estimate?: Estimate }[];
+      forecast: { inputTokens: number };
+      prices: { providers: { provider: string; price?: { input: number; output: number } }[]; tokenizer: string };
+    };
+    expect(status.nodes.find((n) => n.name === 'spec')!.estimate).toEqual(dry.spec);
+    expect(status.forecast.inputTokens).toBe(dry.spec!.inputTokens + dry.plan!.inputTokens);
+    expect(status.prices.providers).toEqual([{ provider: 'gemini', model: 'gemini-test', price: { input: 1.25, output: 10 }, source: 'spx.yaml' }]);
+    expect(status.prices.tokenizer).toContain('o200k_base');
+    const plain = await spx(p, ['status', '--cost'], 0);
+    expect(plain.stdout).toMatch(/spec +stale \(~?[\d,]+ tokens in \+ 4,000 out by default, \$0\.\d+\)/);
+    expect(plain.stdout).toContain('price of gemini (gemini-test): $1.25 in / $10 out per million tokens (spx.yaml)');
+    expect(fake.calls).toBe(0);
   });
 });

@@ -2,13 +2,12 @@ import { isKnown, type ForecastTotals, type NodeEstimate } from './estimate.js';
 
 /**
  * A node's estimate in a few words, for the plain lines and `spx status`:
- * `~1,234 tokens in + 4,000 out (the default length), $0.0123`.
+ * `~1,234 tokens in + 4,000 out by default, $0.0123`.
  */
 export function describeEstimate(estimate: NodeEstimate): string {
   if (!isKnown(estimate)) return `tokens unknown: ${estimate.unknown}`;
   const about = estimate.approximate ? '~' : '';
-  const outputNote = OUTPUT_FROM[estimate.outputFrom];
-  return `${about}${count(estimate.inputTokens)} tokens in + ${count(estimate.outputTokens)} out${outputNote ? ` (${outputNote})` : ''}${dollars(estimate.costUsd)}`;
+  return `${about}${count(estimate.inputTokens)} tokens in + ${count(estimate.outputTokens)} out${OUTPUT_FROM[estimate.outputFrom]}${dollars(estimate.costUsd)}`;
 }
 
 /** The forecast of a build: `forecast: 5,000 tokens in + 8,000 out, $0.0400`, and what it leaves out. */
@@ -21,13 +20,14 @@ export function describeTotals(totals: ForecastTotals): string {
 
 /** Dollars with enough digits to tell a cheap call from nothing. */
 export function formatUsd(usd: number): string {
-  return `$${usd.toFixed(usd !== 0 && usd < 0.01 ? 4 : 2)}`;
+  return `$${usd.toFixed(usd !== 0 && usd < 1 ? 4 : 2)}`;
 }
 
+/** How the answer's length was chosen, when not from the node's own history. */
 const OUTPUT_FROM: Record<string, string> = {
   history: '',
-  maxOutputTokens: "the provider's maxOutputTokens",
-  default: 'no history: the default length',
+  maxOutputTokens: ' at most (maxOutputTokens)',
+  default: ' by default',
 };
 
 function dollars(usd: number | undefined): string {
