@@ -1,7 +1,8 @@
+import { describeBudgetCrossed, describeOverBudget } from '../cost/describe-budget.js';
 import type { BuildEvent } from '../scheduler/events.js';
 
 /** What `spx build` says of its own around a build, rather than the scheduler during it. */
-export type CommandEvent = Extract<BuildEvent, { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' }>;
+export type CommandEvent = Extract<BuildEvent, { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' | 'budget-refused' | 'budget-crossed' }>;
 
 /**
  * The line for a CommandEvent, for the task list and the plain lines alike,
@@ -24,6 +25,10 @@ export function commandLine(event: CommandEvent): { stream: 'out' | 'err'; text:
     case 'review-prompt-interrupted':
       // The prompt's line is still open: Ctrl-C ended no line.
       return { stream: 'out', text: '\nspx: interrupted at the review prompt; nothing was approved' };
+    case 'budget-refused':
+      return { stream: 'err', text: describeOverBudget(event) };
+    case 'budget-crossed':
+      return { stream: 'err', text: describeBudgetCrossed(event) };
   }
 }
 

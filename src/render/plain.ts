@@ -87,6 +87,8 @@ export class PlainRenderer implements Renderer {
       case 'review-hint':
       case 'cache-only-misses':
       case 'review-prompt-interrupted':
+      case 'budget-refused':
+      case 'budget-crossed':
         this.writeLine(commandLine(event));
         break;
       case 'output':

@@ -129,6 +129,8 @@ export class TaskListRenderer implements Renderer {
       case 'review-hint':
       case 'cache-only-misses':
       case 'review-prompt-interrupted':
+      case 'budget-refused':
+      case 'budget-crossed':
         this.writeLine(commandLine(event));
         break;
     }

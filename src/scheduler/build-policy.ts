@@ -4,6 +4,7 @@ import type { BuildState } from '../state/build-state.js';
 import { withHandEdits } from '../state/hand-edits.js';
 import type { BuildOptions, BuildSeams } from './build-options.js';
 import { BuildForecast } from './build-forecast.js';
+import { BudgetGuard } from './budget-guard.js';
 import { lockEntryFor } from './node-runner.js';
 import { evaluateNode, type EvaluationContext } from './evaluate.js';
 import type { EventSink, SkipReason } from './events.js';
@@ -19,6 +20,8 @@ export class BuildPolicy implements WalkPolicy {
   readonly gatedAfter = new Map<string, Outcome>();
   /** A forecasting dry run's estimates. */
   readonly forecast: BuildForecast | undefined;
+  /** `--max-tokens`, `--max-cost`, `budget:`: no model node starts once the calls' spend crossed it. */
+  readonly budget: BudgetGuard | undefined;
   private readonly evaluation: EvaluationContext;
   /** A forecasting dry run's nodes the cache would restore: their dependents are judged against the cached outputs. */
   private readonly restorable = new Set<string>();
@@ -33,6 +36,7 @@ export class BuildPolicy implements WalkPolicy {
     // The build's signal stops what a kind runs to select its inputs (a fromCommand).
     this.evaluation = { pipeline, state, files: seams.files, env: options.env, stateDir: options.stateDir, signal: options.signal };
     if (options.dryRun && options.forecast) this.forecast = new BuildForecast(pipeline, state, options.stateDir, options.forecast);
+    if (!options.dryRun && options.budget) this.budget = new BudgetGuard(options.budget, pipeline, state, emit);
   }
 
   async decide(node: string, outcomes: ReadonlyMap<string, Outcome>): Promise<Outcome | Job> {
@@ -59,7 +63,8 @@ export class BuildPolicy implements WalkPolicy {
       return 'fresh';
     }
     if (options.dryRun) {
-      const entry = options.cache?.lookup(result.fingerprint);
+      // --force runs the node again: the cache does not stand in for it.
+      const entry = forced ? undefined : options.cache?.lookup(result.fingerprint);
       // A restore calls no model: it costs nothing. Its outputs, recorded in
       // memory only (a dry run's state is never written), let dependents be
       // judged against them, so that a build the cache holds whole forecasts 0.
@@ -74,11 +79,13 @@ export class BuildPolicy implements WalkPolicy {
       return 'stale';
     }
     if (!forced) options.cache?.prefetch?.(result.fingerprint, config.outputs);
-    return () => this.seams.regenerate(node, result, emit);
+    const job = (): ReturnType<Job> => this.seams.regenerate(node, result, emit);
+    return this.budget ? this.budget.guard(node, () => !forced && options.cache?.lookup(result.fingerprint) !== undefined, job) : job;
   }
 
   /** A node that is up to date but awaits review holds its dependents back; --approve approves it. */
   settle(node: string, outcome: Outcome): Outcome {
+    this.budget?.count(node, outcome);
     if (outcome !== 'fresh' && outcome !== 'ran' && outcome !== 'restored') return outcome;
     const config = this.pipeline.config.nodes[node]!;
     const entry = this.state.get(node);

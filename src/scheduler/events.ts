@@ -1,4 +1,6 @@
 import type { ForecastTotals, NodeEstimate } from '../cost/estimate.js';
+import type { Spend } from '../cost/spend.js';
+import type { Budget } from '../config/types.js';
 import type { StaleReason } from '../fingerprint/explain.js';
 
 /**
@@ -50,7 +52,11 @@ export type BuildEvent =
   /** `--cache-only`: the nodes the cache did not have, which would have had to run. */
   | { type: 'cache-only-misses'; nodes: string[] }
   /** Ctrl-C at the review prompt: nothing was approved. */
-  | { type: 'review-prompt-interrupted' };
+  | { type: 'review-prompt-interrupted' }
+  /** The forecast exceeds the budget: nothing was built, no model was called. `nodes`: each model node that would run, with its estimate. */
+  | { type: 'budget-refused'; budget: Budget; forecast: ForecastTotals; nodes: { node: string; estimate: NodeEstimate }[] }
+  /** Actual spend crossed the budget during the build: `notStarted` are the model nodes it kept from starting. */
+  | { type: 'budget-crossed'; budget: Budget; spent: Spend; notStarted: string[] };
 
 /** Why a node failed; `message` where the words are the user's command's or the node kind's own. */
 export type FailureReason =
@@ -68,7 +74,9 @@ export type FailureReason =
 export type SkipReason =
   | { reason: 'dependency-failed' | 'awaiting-review' | 'not-built'; node: string }
   | { reason: 'interrupted' }
-  | { reason: 'stopped-after-failure' };
+  | { reason: 'stopped-after-failure' }
+  /** A model node not started: the build's actual spend had crossed its budget. */
+  | { reason: 'over-budget' };
 
 export interface BuildSummary {
   ran: string[];
@@ -84,6 +92,8 @@ export interface BuildSummary {
   tokens: { spent: number; saved: number };
   /** A forecasting dry run: what the stale model nodes would use, in total. */
   forecast?: ForecastTotals;
+  /** The build had a budget and its calls' spend crossed it (`--max-tokens`, `--max-cost`, `budget:`). */
+  overBudget?: { budget: Budget; spent: Spend; notStarted: string[] };
 }
 
 export type EventSink = (event: BuildEvent) => void;

@@ -23,6 +23,7 @@ import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
+import { refusalOverBudget, resolveBudget } from '../budget.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
@@ -41,8 +42,8 @@ Options:
       --force        rebuild the named nodes (or all) even when fresh
   -n, --dry-run      say what would run, and why, without running anything; for
                      each model node, the tokens and cost it would use
-      --exact        with --dry-run: ask the provider to count the prompt's
-                     tokens where it can (Gemini's countTokens; needs the key)
+      --exact        for the forecast (--dry-run, a budget's check): ask the provider
+                     to count the prompt's tokens where it can (Gemini's countTokens)
       --explain      say why each node that runs is stale
       --json         one JSON event per line on stdout
   -v, --verbose      also list fresh nodes
@@ -59,14 +60,20 @@ Options:
       --remote-read-only
                      restore from the remote cache, upload nothing (pull
                      requests; also SPX_REMOTE_CACHE_READ_ONLY=1)
-      --approve      approve every output awaiting review without asking (CI)
+      --approve      approve every output awaiting review without asking (CI);
+                     it does not bypass a budget
+      --max-tokens N the budget in model tokens (input + output) of this build:
+                     refused, nothing sent, when the forecast exceeds it; no new
+                     model node starts once the calls' spend crosses it (exit 1)
+      --max-cost USD the same in US dollars, from the providers' price settings
+                     (both win over budget: in spx.yaml; see docs/cost.md)
       --provider P   use provider P for every model node, for this run
                      (e.g. --provider echo rehearses the pipeline offline)
   -f, --file FILE    pipeline file (default: spx.yaml)
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
+Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache; or over budget),
 3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).`;
 
@@ -87,6 +94,8 @@ const OPTIONS = {
   'remote-read-only': { type: 'boolean' },
   approve: { type: 'boolean' },
   provider: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'max-cost': { type: 'string' },
 } as const;
 
 type Command = NonNullable<ReturnType<typeof parseOptions>>;
@@ -101,6 +110,8 @@ interface Session {
   cache: Awaited<ReturnType<typeof openCache>> | undefined;
   state: BuildState;
   statCache: StatCache;
+  /** The budget's limits and what this command's builds have spent so far. */
+  budget: BuildOptions['budget'];
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -113,6 +124,7 @@ export async function run(args: string[]): Promise<number> {
   const project = await openProject({ directory: values.directory, file: values.file });
   const { stateDir } = project;
   const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
+  const limits = resolveBudget(pipeline.config.budget, { maxTokens: values['max-tokens'], maxCost: values['max-cost'] });
   const remote = remoteChoice(command, pipeline);
   const renderer = await openRenderer(command, new Graph(pipeline.config).closure(targets).length);
   const lock = await takeLock(stateDir, command, renderer);
@@ -123,7 +135,8 @@ export async function run(args: string[]): Promise<number> {
     const cache = await openBuildCache(command, remote, stateDir, stop.signal, renderer);
     const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
     const statCache = StatCache.load(pipeline.root, stateDir);
-    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache };
+    const budget = limits && !values['dry-run'] ? { limits, spent: { tokens: 0 } } : undefined;
+    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, budget };
     // A dry run writes nothing, not even the memory of what was warned about.
     // Only model and agent outputs matter (the rest is remade for free): a pipeline without them loads none of this.
     if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => MODEL_KINDS.has(node.kind))) {
@@ -133,6 +146,13 @@ export async function run(args: string[]): Promise<number> {
       }
     }
     try {
+      // Before anything is built: a build that would cost too much sends nothing. --approve does not bypass it.
+      const refusal = budget && (await refusalOverBudget(pipeline, statCache, buildOptions(session), budget.limits));
+      if (refusal) {
+        renderer.handle(refusal);
+        await renderer.flush();
+        return EXIT.failed;
+      }
       return await buildAndReview(session);
     } finally {
       saveState(session);
@@ -240,7 +260,7 @@ async function keepApproved({ command: { values }, pipeline, state, stateDir }: 
   keepApprovedBytes(pipeline, state, resolveCacheDir(values['cache-dir'], process.env, stateDir), nodes);
 }
 
-function buildOptions({ command: { values, targets, jobs }, pipeline, cache, stateDir, stop }: Session): BuildOptions {
+function buildOptions({ command: { values, targets, jobs }, pipeline, cache, stateDir, stop, budget }: Session): BuildOptions {
   return {
     targets,
     jobs,
@@ -254,7 +274,9 @@ function buildOptions({ command: { values, targets, jobs }, pipeline, cache, sta
     stateDir,
     signal: stop.signal,
     env: process.env,
-    ...(values['dry-run'] ? { forecast: values.exact ? { exact: { env: process.env, signal: stop.signal } } : {} } : {}),
+    // The forecast of a dry run, and of a budget's check before the build.
+    ...(values['dry-run'] || budget ? { forecast: values.exact ? { exact: { env: process.env, signal: stop.signal } } : {} } : {}),
+    ...(budget ? { budget } : {}),
   };
 }
 
@@ -264,6 +286,10 @@ async function conclude({ command, pipeline, renderer, stop, state, stateDir }: 
     renderer.handle({ type: 'cache-only-misses', nodes: [...summary.failed, ...summary.skipped] });
   }
   if (summary.interrupted) return STOP_SIGNALS[stop.stoppedBy ?? 'SIGINT'];
+  if (summary.overBudget) {
+    renderer.handle({ type: 'budget-crossed', ...summary.overBudget });
+    return EXIT.failed;
+  }
   if (summary.failed.length > 0) return EXIT.failed;
   if (summary.awaitingReview.length === 0) return EXIT.ok;
   const cacheDir = command.values['no-cache'] ? undefined : resolveCacheDir(command.values['cache-dir'], process.env, stateDir);
