@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import type { ExecuteNodeConfig, LoadedPipeline, PromptNodeConfig } from '../config/types.js';
 import { instructionText } from '../nodes/instructions.js';
 import { NodeFailure } from '../nodes/kind.js';
-import { assemblePrompt } from '../nodes/prompt-assembly.js';
+import { readSections } from '../nodes/prompt-assembly.js';
 import { promptSections } from '../nodes/prompt.js';
 import type { LockEntry } from '../state/lockfile.js';
+import { layOutPrompt, type LaidOutSection } from '../util/prompt-sections.js';
 import type { Estimate, NodeEstimate } from './estimate.js';
 import { recordedUse } from './history.js';
 import { readLedger, type LedgerLine } from './ledger.js';
 import { costOf, priceOf } from './price.js';
+import { countPromptTokens } from './prompt-tokens.js';
 import { TokenCounts } from './token-count.js';
 
 /** The answer's expected length when neither the node's history nor its provider's maxOutputTokens says. */
@@ -68,16 +70,19 @@ export class Forecaster {
     const root = this.pipeline.root;
     // An upstream that never ran has no output yet: its section is left out, and the estimate says it is approximate.
     const present = inputs.dependencyOutputs.filter((output) => existsSync(join(root, output.path)));
-    let prompt: string;
+    const sections = promptSections(config, { inputFiles: inputs.inputFiles, dependencyOutputs: present });
+    let instruction: string;
+    let texts: LaidOutSection[];
     try {
-      prompt = assemblePrompt(instructionText(config, root), promptSections(config, { inputFiles: inputs.inputFiles, dependencyOutputs: present }), root);
+      instruction = instructionText(config, root);
+      texts = readSections(sections, root);
     } catch (error) {
       // The run would fail the same way (a missing input, a link out of the project); the build says so then.
       if (error instanceof NodeFailure) return { unknown: `the prompt cannot be assembled: ${error.message}` };
       throw error;
     }
-    const exact = await this.exactCount(config, prompt);
-    const inputTokens = exact ?? (await this.counts.count(prompt));
+    const exact = await this.exactCount(config, () => layOutPrompt(instruction, texts));
+    const inputTokens = exact ?? (await countPromptTokens(instruction, sections, texts, this.counts, { pipeline: this.pipeline, recorded: this.recorded }));
     const { outputTokens, outputFrom } = this.expectedOutput(node, config);
     const estimate: Estimate = { inputTokens, outputTokens, inputFrom: exact === undefined ? 'counted' : 'provider', outputFrom };
     if (inputs.upstreamWillRun || present.length < inputs.dependencyOutputs.length) estimate.approximate = true;
@@ -101,10 +106,11 @@ export class Forecaster {
     return { outputTokens: DEFAULT_OUTPUT_TOKENS, outputFrom: 'default' };
   }
 
-  private async exactCount(config: PromptNodeConfig, prompt: string): Promise<number | undefined> {
+  /** The provider's own count, with --exact; the prompt is laid out whole only then. */
+  private async exactCount(config: PromptNodeConfig, prompt: () => string): Promise<number | undefined> {
     if (!this.options.exact || config.provider.type !== 'gemini') return undefined;
     const { countGeminiTokens } = await import('../providers/gemini-count.js');
-    return countGeminiTokens({ ...config.provider, name: config.provider.name }, prompt, this.options.exact.env, this.options.exact.signal);
+    return countGeminiTokens({ ...config.provider, name: config.provider.name }, prompt(), this.options.exact.env, this.options.exact.signal);
   }
 
   private readLedger(): LedgerLine[] {
