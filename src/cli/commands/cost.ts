@@ -24,7 +24,7 @@ Options:
   -C DIR             run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0, 2 usage error.`;
+Exit codes: 0 success, 2 usage error (a --since it cannot read).`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs('cost', args, { since: { type: 'string' }, json: { type: 'boolean' } });
