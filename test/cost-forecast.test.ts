@@ -161,4 +161,18 @@ describe('the forecast of spx build --dry-run', () => {
     expect(plain.stdout).toContain('price of gemini (gemini-test): $1.25 in / $10 out per million tokens (spx.yaml)');
     expect(fake.calls).toBe(0);
   });
+
+  it('counts a context bundle as repomix counted it when it packed it, and the prompt as sent', async () => {
+    const p = createProject(
+      SOURCES,
+      pipeline().replace(/  context: \{ kind: run.*\n/, '  context: { kind: context, files: { include: ["src/**/*.ts"] } }\n').replace(', review: false', ''),
+    );
+    await spx(p, ['build', 'context'], 0);
+    const bundleTokens = (p.lock().nodes.context as unknown as { metrics: { tokens: number } }).metrics.tokens;
+    expect(bundleTokens).toBe(countTokens(p.read('.spx/context/context.xml')));
+    const { spec } = estimates(await spx(p, ['build', '--dry-run', '--json', 'spec'], 0));
+    fake.enqueue({ answer: '# Spec\n' });
+    await spx(p, ['build', 'spec'], 0);
+    expect(Math.abs(spec!.inputTokens - countTokens(fake.prompts[0]!))).toBeLessThanOrEqual(4);
+  });
 });
