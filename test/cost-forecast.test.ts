@@ -175,4 +175,16 @@ describe('the forecast of spx build --dry-run', () => {
     await spx(p, ['build', 'spec'], 0);
     expect(Math.abs(spec!.inputTokens - countTokens(fake.prompts[0]!))).toBeLessThanOrEqual(4);
   });
+
+  it('says plainly that an agent which never ran here has an unknown use, and leaves it out of the total', async () => {
+    const withAgent = pipeline().replace('providers:\n', 'providers:\n  claude: { type: claude-code, price: { input: 3, output: 15 } }\n');
+    const p = createProject(SOURCES, `${withAgent}  execute: { kind: execute, needs: [plan], output: change.patch, agent: claude, verify: ["true"] }\n`);
+    const dry = await spx(p, ['build', '--dry-run', '--json'], 0);
+    const execute = jsonEvents(dry.stdout).find((event) => event.type === 'stale' && event.node === 'execute') as unknown as { estimate: { unknown: string } };
+    expect(execute.estimate.unknown).toContain('has not run here yet');
+    expect(forecastOf(dry)).toMatchObject({ unknown: ['execute'] });
+    const plain = await spx(p, ['build', '--dry-run'], 0);
+    expect(plain.stdout).toContain('• execute would run: tokens unknown: an agent that has not run here yet');
+    expect(plain.stdout).toMatch(/spx: forecast: .*; unknown: execute/);
+  });
 });
