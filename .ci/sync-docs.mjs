@@ -45,7 +45,7 @@ const EVENT_MEANINGS = {
   queued: 'for the live task list only, never in `--json`: the node is stale and waits for a job slot (`-j`)',
   working: 'for the live task list only, never in `--json`: the node took a job slot (restoring from the cache or running)',
   start: 'the node starts running; `reasons` says why it is stale, each an object tagged by `reason` (e.g. `{"reason": "input-changed", "file": "in.txt"}`; the list is `StaleReason` in src/fingerprint/explain.ts)',
-  stale: '`--dry-run`: the node would run (or, `cached`, be restored), and why',
+  stale: '`--dry-run`: the node would run (or, `cached`, be restored), and why; a model node that would call its model has its `estimate` of tokens and cost (docs/cost.md)',
   output: "a chunk of the node's stdout or stderr, as it comes",
   progress: "a one-line note on a running node's progress",
   success: 'the node finished; `output` is everything it printed, `metrics` what it measured (tokens, files)',
@@ -54,7 +54,7 @@ const EVENT_MEANINGS = {
   review: "a review node wrote its outputs; its dependents wait for `spx approve`",
   approved: '`--approve`: a review output was approved without asking',
   interrupted: 'Ctrl-C or SIGTERM stopped the build',
-  'build-end': 'the build is over: which nodes ran, were restored, fresh, would run, failed, were skipped or await review',
+  'build-end': 'the build is over: which nodes ran, were restored, fresh, would run, failed, were skipped or await review; a dry run\'s `summary.forecast` of tokens and cost; `summary.overBudget` when the spend crossed a budget',
   'lock-wait': 'another build holds the project lock: this one waits for it',
   'lock-busy': '`--no-wait`, and another build holds the project lock: nothing is built (exit 1)',
   'review-hint': 'the build stopped at a review gate and no one was asked: review `outputs`, then `spx approve NODE`',
@@ -63,6 +63,8 @@ const EVENT_MEANINGS = {
   'watch-build-start': '`--watch`: shown build number `build` begins (`trigger`: `start`, `change` or `key`; `changed`: the paths that set it off); its `build-start` … `build-end` follow',
   'watch-build-end': '`--watch`: the build is over and the watch waits; `held`: stale model and agent nodes not run on save; `input`: how to run them here (`keys`, `lines`, `none`)',
   'watch-pipeline-error': '`--watch`: the pipeline file changed and does not load (`message`, located); the watch keeps the pipeline it had',
+  'budget-refused': 'the forecast exceeds the `budget` (`--max-tokens`, `--max-cost`, `budget:`): nothing was built, no model called; `nodes` holds each model node with its `estimate` (docs/cost.md)',
+  'budget-crossed': 'the calls\' `spent` crossed the `budget` during the build: the model nodes in `notStarted` did not start (exit 1)',
 };
 
 /** Every field of any member of the union type `name` in `source`. */

@@ -17,6 +17,7 @@ const LAYERS: Record<string, number> = {
   cache: 2,
   providers: 3,
   nodes: 3,
+  cost: 3,
   init: 3,
   scheduler: 4,
   render: 5,

@@ -17,6 +17,8 @@ export interface DryRunOptions {
    * "in cache".
    */
   writeNothing: boolean;
+  /** Estimate what each stale model node would use (src/cost/). */
+  forecast?: boolean;
 }
 
 /** spx.lock (with an interrupted build's journal applied) as the dry run will see it; never written. */
@@ -49,6 +51,7 @@ export async function dryRun(project: Project, state: BuildState, options: DryRu
       stateDir,
       signal: new AbortController().signal,
       env: process.env,
+      ...(options.forecast ? { forecast: {} } : {}),
     },
     (event) => events.push(event),
   );

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Command> = Object.assign(Object.create(null) as R
   why: { summary: 'say which execute node changed a file, from which plan', load: () => import('./commands/why.js') },
   graph: { summary: 'print the graph as mermaid, dot or json', load: () => import('./commands/graph.js') },
   cache: { summary: 'inspect, prune and verify the cache', load: () => import('./commands/cache.js') },
+  cost: { summary: 'say what model calls spent, and what the cache saved', load: () => import('./commands/cost.js') },
   clean: { summary: "remove nodes' outputs", load: () => import('./commands/clean.js') },
   validate: { summary: 'check the pipeline file', load: () => import('./commands/validate.js') },
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { formatPath, type Locator, type YamlPath } from './yaml-path.js';
 import { closestName } from './suggest.js';
-import type { CacheConfig, PipelineConfig, ProviderConfig } from './types.js';
+import type { Budget, CacheConfig, PipelineConfig, ProviderConfig } from './types.js';
 import { BUILTIN_PROVIDERS, resolveProviders, type RawProvider } from './resolve-providers.js';
 import { nameTable } from '../util/name-table.js';
 import { resolveNode, type PipelineScope, type RawNode } from './resolve-node.js';
@@ -15,6 +15,7 @@ export interface RawPipeline {
   providers?: Record<string, RawProvider>;
   nodes: Record<string, RawNode>;
   cache?: CacheConfig;
+  budget?: Budget;
 }
 
 /**
@@ -38,7 +39,7 @@ export function resolvePipeline(
     findProvider: providerFinder(providers, raw.defaults, locator, errors),
   };
   const nodes = nameTable(Object.entries(raw.nodes).map(([name, node]) => [name, resolveNode(name, node, scope)]));
-  return { config: { version: 1, vars, providers, nodes, cache: { ...(raw.cache?.remote ? { remote: { ...raw.cache.remote } } : {}) } }, errors };
+  return { config: { version: 1, vars, providers, nodes, cache: { ...(raw.cache?.remote ? { remote: { ...raw.cache.remote } } : {}) }, ...(raw.budget ? { budget: { ...raw.budget } } : {}) }, errors };
 }
 
 /** Replaces `${vars.NAME}` in a setting; an unknown name is left as written, with an error. */

@@ -174,6 +174,7 @@ export interface GeminiProviderConfig {
   timeout: number;
   /** Attempts after the first on 429, 5xx and network errors. */
   retries: number;
+  price?: Price;
 }
 
 /** Any CLI that takes a prompt and answers on stdout (`gemini -p`, `llm`, `ollama run`). */
@@ -184,6 +185,7 @@ export interface CommandProviderConfig {
   /** How the prompt reaches it: on stdin, as a last argument, or as the path of a file as last argument. */
   promptVia: 'stdin' | 'argument' | 'file';
   timeout: number;
+  price?: Price;
 }
 
 /** Claude Code in headless mode: `claude -p --output-format json`. */
@@ -197,6 +199,19 @@ export interface ClaudeCodeProviderConfig {
   permissionMode?: string;
   /** Claude Code's --allowedTools (for execute nodes). */
   allowedTools?: string[];
+  price?: Price;
+}
+
+/**
+ * What a provider's tokens cost, in USD per million tokens, as its price
+ * list says: the forecast and the ledger turn tokens into dollars with it
+ * (src/cost/). Never part of a fingerprint: a price changes no answer.
+ */
+export interface Price {
+  input: number;
+  output: number;
+  /** Input tokens the provider served from its own context cache, when it says so. */
+  cachedInput?: number;
 }
 
 /** Offline and deterministic: answers with a labelled digest of the prompt. */
@@ -219,6 +234,15 @@ export interface PipelineConfig {
   instances?: Record<string, string[]>;
   /** Where outputs are kept; never part of a fingerprint: where an output is kept does not change it. */
   cache: CacheConfig;
+  /** What one build may spend on model and agent calls; `--max-tokens` and `--max-cost` win. */
+  budget?: Budget;
+}
+
+/** Limits on one build's model spend, checked against the forecast before the first call and against actual spend during the build. */
+export interface Budget {
+  /** Input plus output tokens. */
+  maxTokens?: number;
+  maxCostUsd?: number;
 }
 
 export interface CacheConfig {

@@ -1,5 +1,5 @@
 import { readProjectFile, RefusedFile } from '../files/project-boundary.js';
-import { layOutPrompt } from '../util/prompt-sections.js';
+import { layOutPrompt, type LaidOutSection } from '../util/prompt-sections.js';
 import { NodeFailure } from './kind.js';
 
 /** One file placed in a prompt, and why it is there. */
@@ -21,13 +21,15 @@ export interface PromptSection {
  * spx.yaml says it holds, and the model would answer without it.
  */
 export function assemblePrompt(instruction: string, sections: readonly PromptSection[], root: string): string {
-  return layOutPrompt(
-    instruction,
-    sections.map((section) => ({
-      label: `${section.role === 'input' ? 'input' : `${section.role} ${section.node}`}: ${section.path}`,
-      content: readForPrompt(root, section.path, section.role === 'input' ? 'input' : `output of "${section.node}"`),
-    })),
-  );
+  return layOutPrompt(instruction, readSections(sections, root));
+}
+
+/** Each section's label and text, as the prompt lays them out (the cost forecast counts them one by one). */
+export function readSections(sections: readonly PromptSection[], root: string): LaidOutSection[] {
+  return sections.map((section) => ({
+    label: `${section.role === 'input' ? 'input' : `${section.role} ${section.node}`}: ${section.path}`,
+    content: readForPrompt(root, section.path, section.role === 'input' ? 'input' : `output of "${section.node}"`),
+  }));
 }
 
 /** A file's text for a prompt; a refusal says which file and why, as a node failure. */

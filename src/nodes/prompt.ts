@@ -4,7 +4,7 @@ import type { PromptNodeConfig } from '../config/types.js';
 import { createProvider } from '../providers/create-provider.js';
 import { providerFingerprintSettings, ProviderError } from '../providers/provider.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { NodeFailure, type NodeKindHandler, type RunMetrics } from './kind.js';
+import { NodeFailure, type NodeKindHandler, type RunContext, type RunMetrics } from './kind.js';
 import { inputsBesideInstruction, instructionFiles, instructionSetting, instructionText } from './instructions.js';
 import { assemblePrompt, type PromptSection } from './prompt-assembly.js';
 
@@ -31,12 +31,8 @@ export const promptKind: NodeKindHandler<PromptNodeConfig> = {
   },
 
   async run(config, context) {
-    const instruction = instructionText(config, context.root);
-    const sections: PromptSection[] = [
-      ...inputsBesideInstruction(config, context.inputFiles).map((path) => ({ role: 'input' as const, path })),
-      ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
-    ];
-    const prompt = assemblePrompt(instruction, sections, context.root);
+    const sections = promptSections(config, context);
+    const prompt = assemblePrompt(instructionText(config, context.root), sections, context.root);
     // The exact prompt sent, for the user to inspect when an answer surprises.
     const promptLog = join(context.stateDir, 'prompts', `${context.node}.md`);
     mkdirSync(dirname(promptLog), { recursive: true });
@@ -60,3 +56,15 @@ export const promptKind: NodeKindHandler<PromptNodeConfig> = {
     return metrics;
   },
 };
+
+/**
+ * The files a spec or plan node's prompt holds, in order: its inputs, then
+ * what the nodes it needs and uses wrote. The cost forecast assembles the
+ * same prompt from them (src/cost/forecast.ts).
+ */
+export function promptSections(config: PromptNodeConfig, context: Pick<RunContext, 'inputFiles' | 'dependencyOutputs'>): PromptSection[] {
+  return [
+    ...inputsBesideInstruction(config, context.inputFiles).map((path) => ({ role: 'input' as const, path })),
+    ...context.dependencyOutputs.map(({ node, relation, path }) => ({ role: relation, node, path })),
+  ];
+}

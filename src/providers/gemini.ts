@@ -133,7 +133,7 @@ function answerOf(response: GenerateContentResponse & { text(): string }): Answe
   return {
     text,
     usage: usage
-      ? { promptTokens: usage.promptTokenCount, outputTokens: usage.candidatesTokenCount, totalTokens: usage.totalTokenCount }
+      ? { promptTokens: usage.promptTokenCount, outputTokens: usage.candidatesTokenCount, totalTokens: usage.totalTokenCount, cachedInputTokens: usage.cachedContentTokenCount }
       : {},
   };
 }

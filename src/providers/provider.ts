@@ -5,6 +5,8 @@ export interface Usage {
   promptTokens?: number;
   outputTokens?: number;
   totalTokens?: number;
+  /** Of the prompt tokens, those served from the provider's context cache (priced at `price.cachedInput`). */
+  cachedInputTokens?: number;
   /** Claude Code reports what a call cost. */
   costUsd?: number;
   turns?: number;

@@ -1,7 +1,11 @@
+import { describeBudgetCrossed, describeOverBudget } from '../cost/describe-budget.js';
 import type { BuildEvent } from '../scheduler/events.js';
 
 /** What `spx build` says of its own around a build, rather than the scheduler during it. */
-export type CommandEvent = Extract<BuildEvent, { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' | WatchEventType }>;
+export type CommandEvent = Extract<
+  BuildEvent,
+  { type: 'lock-wait' | 'lock-busy' | 'review-hint' | 'cache-only-misses' | 'review-prompt-interrupted' | 'budget-refused' | 'budget-crossed' | WatchEventType }
+>;
 
 /** What `spx build --watch` says between its builds. */
 export type WatchEventType = 'watch-build-start' | 'watch-build-end' | 'watch-pipeline-error';
@@ -33,6 +37,10 @@ export function commandLine(event: CommandEvent): { stream: 'out' | 'err'; text:
       return { stream: 'out', text: watchIdleLine(event) };
     case 'watch-pipeline-error':
       return { stream: 'err', text: `${event.message}\nspx: the pipeline is kept as it was; watching for a fix` };
+    case 'budget-refused':
+      return { stream: 'err', text: describeOverBudget(event) };
+    case 'budget-crossed':
+      return { stream: 'err', text: describeBudgetCrossed(event) };
   }
 }
 

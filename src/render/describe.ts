@@ -57,6 +57,8 @@ export function describeSkipReason(because: SkipReason): string {
       return 'the build was interrupted';
     case 'stopped-after-failure':
       return 'the build stopped after a failure';
+    case 'over-budget':
+      return 'the build has spent its budget: no further model call starts';
   }
 }
 

@@ -4,6 +4,7 @@ import type { Renderer, RenderOptions } from './renderer.js';
 import { formatMetrics } from './metrics.js';
 import { describeFailure, describeSkipReason, describeStaleReason } from './describe.js';
 import { cacheWarningOutsideBuild, commandLine } from './command-lines.js';
+import { describeEstimate, describeTotals } from '../cost/describe-estimate.js';
 
 /**
  * One line per thing that happened, for CI logs and pipes. A node's output
@@ -52,7 +53,7 @@ export class PlainRenderer implements Renderer {
         if (this.options.explain) because(event.reasons);
         break;
       case 'stale':
-        write(`• ${event.node} would ${event.cached ? 'be restored from cache' : 'run'}`);
+        write(`• ${event.node} would ${event.cached ? 'be restored from cache' : 'run'}${event.estimate ? `: ${describeEstimate(event.estimate)}` : ''}`);
         because(event.reasons);
         break;
       case 'success': {
@@ -78,6 +79,7 @@ export class PlainRenderer implements Renderer {
         write(`spx: interrupted (${event.signal}); finished nodes are recorded`);
         break;
       case 'build-end':
+        if (event.summary.forecast) write(`spx: ${describeTotals(event.summary.forecast)}`);
         write(summaryLine(event));
         break;
       case 'lock-wait':
@@ -88,6 +90,8 @@ export class PlainRenderer implements Renderer {
       case 'watch-build-start':
       case 'watch-build-end':
       case 'watch-pipeline-error':
+      case 'budget-refused':
+      case 'budget-crossed':
         this.writeLine(commandLine(event));
         break;
       case 'output':

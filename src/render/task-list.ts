@@ -7,6 +7,7 @@ import { cacheWarningOutsideBuild, commandLine } from './command-lines.js';
 import { painter, type Paint } from './escapes.js';
 import { LiveFrame, SHOW_CURSOR } from './live-frame.js';
 import { NodeBoard } from './node-board.js';
+import { describeEstimate, describeTotals } from '../cost/describe-estimate.js';
 
 /** On a terminal with at most this many nodes, a live task list; past it, plain lines. */
 export const TASK_LIST_MAX_NODES = 50;
@@ -70,7 +71,11 @@ export class TaskListRenderer implements Renderer {
         break;
       }
       case 'stale':
-        board?.settle(event.node, 'skipped', `would ${event.cached ? 'be restored from cache' : 'run'}: ${event.reasons.map(describeStaleReason).join('; ')}`);
+        board?.settle(
+          event.node,
+          'skipped',
+          `would ${event.cached ? 'be restored from cache' : 'run'}${event.estimate ? ` (${describeEstimate(event.estimate)})` : ''}: ${event.reasons.map(describeStaleReason).join('; ')}`,
+        );
         break;
       case 'success':
         board?.settle(event.node, 'done', `${event.seconds.toFixed(2)}s`);
@@ -108,7 +113,7 @@ export class TaskListRenderer implements Renderer {
         this.failures.push(`spx: interrupted (${event.signal}); finished nodes are recorded`);
         break;
       case 'build-end':
-        this.summary = summaryLine(event);
+        this.summary = (event.summary.forecast ? `spx: ${describeTotals(event.summary.forecast)}\n` : '') + summaryLine(event);
         this.stop();
         break;
       // Outside a build: no list is drawing.
@@ -120,6 +125,8 @@ export class TaskListRenderer implements Renderer {
       case 'watch-build-start':
       case 'watch-build-end':
       case 'watch-pipeline-error':
+      case 'budget-refused':
+      case 'budget-crossed':
         this.writeLine(commandLine(event));
         break;
     }

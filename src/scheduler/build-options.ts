@@ -1,4 +1,7 @@
 import type { Cache } from '../cache/cache.js';
+import type { ForecastOptions } from '../cost/forecast.js';
+import type { Spend } from '../cost/spend.js';
+import type { Budget } from '../config/types.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink } from './events.js';
 import type { NodeOutcome } from './node-runner.js';
@@ -28,6 +31,10 @@ export interface BuildOptions {
   stateDir: string;
   signal: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /** A dry run estimates what each stale model node would use (`--dry-run`, `spx status`, a budget's check). */
+  forecast?: ForecastOptions;
+  /** Once the calls' spend (shared by the builds of one command) crosses these limits, no further model node starts. */
+  budget?: { limits: Budget; spent: Spend };
 }
 
 /**

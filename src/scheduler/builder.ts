@@ -68,6 +68,9 @@ export async function buildWith(
   await options.cache?.flush?.();
 
   const summary = summarize(order, outcomes, policy.gatedAfter, options.signal.aborted, tokens);
+  if (policy.forecast) summary.forecast = policy.forecast.totals();
+  const overBudget = policy.budget?.overBudget();
+  if (overBudget) summary.overBudget = overBudget;
   if (summary.interrupted) emit({ type: 'interrupted', signal: String(options.signal.reason ?? 'SIGINT') });
   emit({ type: 'build-end', summary, seconds: roundSeconds((performance.now() - started) / 1000) });
   return summary;

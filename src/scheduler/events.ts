@@ -1,3 +1,6 @@
+import type { ForecastTotals, NodeEstimate } from '../cost/estimate.js';
+import type { Spend } from '../cost/spend.js';
+import type { Budget } from '../config/types.js';
 import type { StaleReason } from '../fingerprint/explain.js';
 
 /**
@@ -28,8 +31,8 @@ export type BuildEvent =
   | { type: 'working'; node: string }
   /** About to run; `reasons` says why it is stale. */
   | { type: 'start'; node: string; reasons: StaleReason[]; description: string }
-  /** `--dry-run` / `spx status`: would run, and why. */
-  | { type: 'stale'; node: string; reasons: StaleReason[]; cached: boolean }
+  /** `--dry-run` / `spx status`: would run, and why; a model node that would call its model, what it would use (src/cost/). */
+  | { type: 'stale'; node: string; reasons: StaleReason[]; cached: boolean; estimate?: NodeEstimate }
   | { type: 'output'; node: string; stream: 'stdout' | 'stderr'; text: string }
   /** `metrics`: what the run measured (a bundle's tokens, a model call's usage). */
   | { type: 'success'; node: string; seconds: number; output: string; metrics: Record<string, number | string> }
@@ -69,7 +72,11 @@ export type BuildEvent =
    */
   | { type: 'watch-build-end'; build: number; held: string[]; input: 'keys' | 'lines' | 'none' }
   /** The pipeline file changed and does not load: the watch goes on with the pipeline as it was. */
-  | { type: 'watch-pipeline-error'; message: string };
+  | { type: 'watch-pipeline-error'; message: string }
+  /** The forecast exceeds the budget: nothing was built, no model was called. `nodes`: each model node that would run, with its estimate. */
+  | { type: 'budget-refused'; budget: Budget; forecast: ForecastTotals; nodes: { node: string; estimate: NodeEstimate }[] }
+  /** Actual spend crossed the budget during the build: `notStarted` are the model nodes it kept from starting. */
+  | { type: 'budget-crossed'; budget: Budget; spent: Spend; notStarted: string[] };
 
 /** Why a node failed; `message` where the words are the user's command's or the node kind's own. */
 export type FailureReason =
@@ -87,7 +94,9 @@ export type FailureReason =
 export type SkipReason =
   | { reason: 'dependency-failed' | 'awaiting-review' | 'not-built'; node: string }
   | { reason: 'interrupted' }
-  | { reason: 'stopped-after-failure' };
+  | { reason: 'stopped-after-failure' }
+  /** A model node not started: the build's actual spend had crossed its budget. */
+  | { reason: 'over-budget' };
 
 export interface BuildSummary {
   ran: string[];
@@ -101,6 +110,10 @@ export interface BuildSummary {
   interrupted: boolean;
   /** Model tokens this build spent, and those that cache hits saved. */
   tokens: { spent: number; saved: number };
+  /** A forecasting dry run: what the stale model nodes would use, in total. */
+  forecast?: ForecastTotals;
+  /** The build had a budget and its calls' spend crossed it (`--max-tokens`, `--max-cost`, `budget:`). */
+  overBudget?: { budget: Budget; spent: Spend; notStarted: string[] };
 }
 
 export type EventSink = (event: BuildEvent) => void;

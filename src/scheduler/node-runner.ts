@@ -14,6 +14,8 @@ import type { StatCache } from '../state/stat-cache.js';
 import type { ContentHash } from '../util/hash.js';
 import { nameTable } from '../util/name-table.js';
 import { CACHE_FORMAT } from '../cache/cache.js';
+import { appendToLedger } from '../cost/ledger.js';
+import { ledgerLineFor } from '../cost/ledger-line.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink, FailureReason } from './events.js';
 import { removeWhatTheRunWrote, snapshotOutputs, type OutputSnapshot } from './interrupted-outputs.js';
@@ -64,7 +66,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
       signal: context.signal,
       env: context.env,
       inputFiles: evaluation.inputFiles,
-      dependencyOutputs: dependencyOutputs(node, context),
+      dependencyOutputs: dependencyOutputs(node, context.pipeline),
       onOutput: (stream, text) => {
         output.append(text);
         emit({ type: 'output', node, stream, text });
@@ -85,6 +87,7 @@ export async function regenerateNode(node: string, evaluation: Evaluation, conte
     record(node, evaluation, entry, context);
     storeInCache(node, evaluation, { ...entry, cost: { seconds } }, context);
     emit({ type: 'success', node, seconds, output: output.text(), metrics: metrics ?? {} });
+    recordInLedger(node, metrics ?? {}, false, context);
     return 'ran';
   } catch (error) {
     if (context.signal.aborted) {
@@ -118,9 +121,8 @@ function removeHalfWritten(node: string, before: OutputSnapshot, context: NodeRu
   context.resolver.invalidate();
 }
 
-/** The files the nodes this one needs or uses wrote, directory outputs expanded. */
-function dependencyOutputs(node: string, context: NodeRunnerContext): { node: string; relation: 'needs' | 'uses'; path: string }[] {
-  const { pipeline } = context;
+/** The files the nodes this one needs or uses wrote, directory outputs expanded (the cost forecast reads them too). */
+export function dependencyOutputs(node: string, pipeline: LoadedPipeline): { node: string; relation: 'needs' | 'uses'; path: string }[] {
   const config = pipeline.config.nodes[node]!;
   const files: { node: string; relation: 'needs' | 'uses'; path: string }[] = [];
   for (const relation of ['needs', 'uses'] as const) {
@@ -210,7 +212,20 @@ async function tryRestore(
   // What restoring did beyond writing outputs (an execute node applying its
   // patch to the user's tree) is said, as a run's output is.
   emit({ type: 'restored', node, reasons: evaluation.reasons, savedSeconds: roundSeconds(entry.cost.seconds), metrics: entry.metrics ?? {}, output: output.text() });
+  recordInLedger(node, entry.metrics ?? {}, true, context);
   return true;
+}
+
+/** A model or agent node's call (or the call a restore spared) as a line of .spx/ledger.jsonl; never its prompt or a key. */
+function recordInLedger(node: string, metrics: RunMetrics, cached: boolean, context: NodeRunnerContext): void {
+  const config = context.pipeline.config.nodes[node]!;
+  if (!('provider' in config)) return;
+  try {
+    appendToLedger(context.stateDir, ledgerLineFor(node, config.provider, metrics, cached, new Date()));
+  } catch (error) {
+    // The node is built and recorded; a ledger that cannot be written loses a line, not the build.
+    context.emit({ type: 'warning', node, message: `could not write to the ledger: ${(error as Error).message}` });
+  }
 }
 
 /** Hashes what the node wrote; a declared output it did not write fails it. */

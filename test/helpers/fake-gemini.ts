@@ -13,7 +13,7 @@ export type GeminiBehaviour =
 export interface RecordedRequest {
   path: string;
   apiKey: string | undefined;
-  body: { contents: { parts: { text: string }[] }[]; generationConfig?: Record<string, unknown> };
+  body: { contents: { parts: { text: string }[] }[]; generationConfig?: Record<string, unknown>; generateContentRequest?: { contents: { parts: { text: string }[] }[] } };
 }
 
 /**
@@ -27,6 +27,8 @@ export class FakeGemini {
   private readonly queue: GeminiBehaviour[] = [];
   /** Used when the queue is empty. */
   fallback: GeminiBehaviour = { answer: 'fake answer' };
+  /** What `:countTokens` answers; default: a quarter of the prompt's characters. */
+  countTokensAnswer: number | undefined;
   /** Requests whose client hung up before the whole answer was sent. */
   abandoned = 0;
   private server: Server | undefined;
@@ -50,9 +52,14 @@ export class FakeGemini {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** How many model calls reached the server. */
+  /** How many model calls reached the server (countTokens requests included). */
   get calls(): number {
     return this.requests.length;
+  }
+
+  /** The prompts of the generate calls, in order (countTokens requests left out). */
+  get prompts(): string[] {
+    return this.requests.filter((r) => !r.path.includes(':countTokens')).map((r) => r.body.contents[0]!.parts[0]!.text);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -67,6 +74,14 @@ export class FakeGemini {
       apiKey: request.headers['x-goog-api-key'] as string | undefined,
       body: text ? JSON.parse(text) : { contents: [] },
     });
+    if ((request.url ?? '').includes(':countTokens')) {
+      // countTokens is free and answers from no queue: a rough count, as Gemini's own would be.
+      const { body } = this.requests.at(-1)!;
+      const prompt = (body.contents ?? body.generateContentRequest?.contents ?? []).flatMap((content) => content.parts.map((part) => part.text)).join('');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ totalTokens: this.countTokensAnswer ?? Math.ceil(prompt.length / 4) }));
+      return;
+    }
     const behaviour = this.queue.shift() ?? this.fallback;
     const streaming = (request.url ?? '').includes(':streamGenerateContent');
 

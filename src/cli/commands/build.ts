@@ -25,6 +25,7 @@ import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
 import { parseCommandArgs, parseJobs } from '../args.js';
+import { refusalOverBudget, resolveBudget } from '../budget.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
@@ -38,7 +39,10 @@ Options:
   -j, --jobs N       run up to N nodes at once (default: the number of CPUs)
   -k, --keep-going   after a failure, finish every node that does not depend on it
       --force        rebuild the named nodes (or all) even when fresh
-  -n, --dry-run      say what would run, and why, without running anything
+  -n, --dry-run      say what would run, and why, without running anything; for
+                     each model node, the tokens and cost it would use
+      --exact        for the forecast (--dry-run, a budget's check): ask the provider
+                     to count the prompt's tokens where it can (Gemini's countTokens)
       --explain      say why each node that runs is stale
   -o, --output MODE  how to show the build: auto (default: a live task list on
                      a terminal, plain lines in CI, in pipes and when NO_COLOR,
@@ -62,7 +66,13 @@ Options:
       --remote-read-only
                      restore from the remote cache, upload nothing (pull
                      requests; also SPX_REMOTE_CACHE_READ_ONLY=1)
-      --approve      approve every output awaiting review without asking (CI)
+      --approve      approve every output awaiting review without asking (CI);
+                     it does not bypass a budget
+      --max-tokens N the budget in model tokens (input + output) of this build:
+                     refused, nothing sent, when the forecast exceeds it; no new
+                     model node starts once the calls' spend crosses it (exit 1)
+      --max-cost USD the same in US dollars, from the providers' price settings
+                     (both win over budget: in spx.yaml; see docs/cost.md)
       --provider P   use provider P for every model node, for this run
                      (--provider rehearse, built in, rehearses the pipeline
                      offline; echo is its older name)
@@ -77,7 +87,7 @@ Options:
                      run as if started in DIR
   -h, --help         show this help
 
-Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache),
+Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache; or over budget),
 3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).`;
 
@@ -86,6 +96,7 @@ const OPTIONS = {
   'keep-going': { type: 'boolean', short: 'k' },
   force: { type: 'boolean' },
   'dry-run': { type: 'boolean', short: 'n' },
+  exact: { type: 'boolean' },
   explain: { type: 'boolean' },
   json: { type: 'boolean' },
   output: { type: 'string', short: 'o' },
@@ -101,6 +112,8 @@ const OPTIONS = {
   watch: { type: 'boolean' },
   // `--watch=all`, as parseArgs takes no optional value (see parseOptions).
   'watch-all': { type: 'boolean' },
+  'max-tokens': { type: 'string' },
+  'max-cost': { type: 'string' },
 } as const;
 
 type Command = NonNullable<ReturnType<typeof parseOptions>>;
@@ -119,6 +132,8 @@ interface Session {
   cacheMisses: string[];
   /** `spx build --watch`: a save does not run model and agent nodes. */
   holdModelNodes?: boolean;
+  /** The budget's limits and what this command's builds have spent so far. */
+  budget: BuildOptions['budget'];
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -131,6 +146,7 @@ export async function run(args: string[]): Promise<number> {
   const project = await openProject({ directory: values.directory, file: values.file });
   const { stateDir } = project;
   const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
+  const limits = resolveBudget(pipeline.config.budget, { maxTokens: values['max-tokens'], maxCost: values['max-cost'] });
   const remote = remoteChoice(command, pipeline);
   const renderer = await openRenderer(command, pipeline, new Graph(pipeline.config).closure(targets).length);
   const lock = await takeLock(stateDir, command, renderer);
@@ -141,7 +157,8 @@ export async function run(args: string[]): Promise<number> {
     const cache = await openBuildCache(command, remote, stateDir, stop.signal, renderer);
     const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
     const statCache = StatCache.load(pipeline.root, stateDir);
-    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, cacheMisses: [] };
+    const budget = limits && !values['dry-run'] ? { limits, spent: { tokens: 0 } } : undefined;
+    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, cacheMisses: [], budget };
     // A dry run writes nothing, not even the memory of what was warned about.
     // Only model and agent outputs matter (the rest is remade for free): a pipeline without them loads none of this.
     if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => !spendsNoTokens(node.kind))) {
@@ -152,6 +169,13 @@ export async function run(args: string[]): Promise<number> {
       await warnOfTemplateSpecs(pipeline, targets, renderer);
     }
     try {
+      // Before anything is built: a build that would cost too much sends nothing. --approve does not bypass it.
+      const refusal = budget && (await refusalOverBudget(pipeline, statCache, buildOptions(session), budget.limits));
+      if (refusal) {
+        renderer.handle(refusal);
+        await renderer.flush();
+        return EXIT.failed;
+      }
       if (command.watch) return await watch(session);
       return await buildAndReview(session);
     } finally {
@@ -279,7 +303,7 @@ async function keepApproved({ command: { values }, pipeline, state, stateDir }: 
 }
 
 function buildOptions(session: Session): BuildOptions {
-  const { command: { values, targets, jobs }, pipeline, cache, stateDir, stop } = session;
+  const { command: { values, targets, jobs }, pipeline, cache, stateDir, stop, budget } = session;
   return {
     targets,
     jobs,
@@ -294,6 +318,9 @@ function buildOptions(session: Session): BuildOptions {
     signal: stop.signal,
     env: process.env,
     holdModelNodes: session.holdModelNodes ?? false,
+    // The forecast of a dry run, and of a budget's check before the build.
+    ...(values['dry-run'] || budget ? { forecast: values.exact ? { exact: { env: process.env, signal: stop.signal } } : {} } : {}),
+    ...(budget ? { budget } : {}),
   };
 }
 
@@ -305,6 +332,10 @@ async function conclude({ command, pipeline, renderer, stop, state, stateDir, ca
     renderer.handle({ type: 'cache-only-misses', nodes: [...cacheMisses, ...behind] });
   }
   if (summary.interrupted) return STOP_SIGNALS[stop.stoppedBy ?? 'SIGINT'];
+  if (summary.overBudget) {
+    renderer.handle({ type: 'budget-crossed', ...summary.overBudget });
+    return EXIT.failed;
+  }
   if (summary.failed.length > 0) return EXIT.failed;
   if (summary.awaitingReview.length === 0) return EXIT.ok;
   const cacheDir = command.values['no-cache'] ? undefined : resolveCacheDir(command.values['cache-dir'], process.env, stateDir);

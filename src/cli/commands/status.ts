@@ -7,6 +7,9 @@ import { describeSkipReason, describeStaleReason } from '../../render/describe.j
 import { featureStandings } from '../feature-summary.js';
 import { dryRun, openRecordedState } from '../dry-run.js';
 import { counted } from '../../util/plural.js';
+import type { ForecastTotals, NodeEstimate } from '../../cost/estimate.js';
+import { describeEstimate, describeTotals } from '../../cost/describe-estimate.js';
+import { pricesUsed } from '../../cost/prices-used.js';
 
 export const help = `Usage: spx status [options] [NODE...]
 
@@ -14,11 +17,15 @@ Says for every node (default: all) whether it is fresh or stale, and for a
 stale node exactly why: which input file, setting, upstream output or
 environment variable changed, that it never ran, or that an output is
 missing. An output edited by hand keeps its node fresh (it is kept as the
-node's output) and is listed as such. Runs nothing and changes no recorded state.
+node's output) and is listed as such. A stale model node shows the tokens (and,
+with a price, the dollars) it would use, as spx build --dry-run forecasts them
+(docs/cost.md). Runs nothing and changes no recorded state.
 
 Options:
-      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?}],
-                     "features"?: [{"feature", "stands"}]}
+      --json         print {"nodes": [{"name", "state", "reasons", "handEdited", "cached", "metrics"?,
+                     "estimate"?}], "features"?: [{"feature", "stands"}], "forecast"?,
+                     "prices"? (with --cost)}
+      --cost         also say which price each provider's forecast used, and the tokenizer
       --cache-dir D  the cache directory, to tell which stale nodes it holds
       --provider P   as if every model node used provider P, as spx build
                      --provider P does (spx status --provider rehearse after
@@ -42,11 +49,14 @@ interface NodeStatus {
   cached: boolean;
   /** What a fresh node's last run measured (a bundle's tokens). */
   metrics?: Record<string, number | string>;
+  /** A stale model node: what it would use. */
+  estimate?: NodeEstimate;
 }
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('status', args, {
     json: { type: 'boolean' },
+    cost: { type: 'boolean' },
     'cache-dir': { type: 'string' },
     provider: { type: 'string' },
   });
@@ -57,14 +67,18 @@ export async function run(args: string[]): Promise<number> {
   const opened = await openProject({ directory: values.directory, file: values.file });
   const project = values.provider === undefined ? opened : { ...opened, pipeline: withProvider(opened.pipeline, values.provider) };
   const state = openRecordedState(project);
-  const events = await dryRun(project, state, { targets: positionals, cacheDir: values['cache-dir'], writeNothing: false });
+  const events = await dryRun(project, state, { targets: positionals, cacheDir: values['cache-dir'], writeNothing: false, forecast: true });
   const nodes: NodeStatus[] = [];
+  let forecast: ForecastTotals | undefined;
   for (const event of events) {
     if (event.type === 'fresh') {
       const metrics = state.get(event.node)?.metrics;
       nodes.push({ name: event.node, state: 'fresh', reasons: [], handEdited: event.handEdited, cached: false, ...(metrics ? { metrics } : {}) });
     }
-    if (event.type === 'stale') nodes.push({ name: event.node, state: 'stale', reasons: event.reasons.map(describeStaleReason), handEdited: [], cached: event.cached });
+    if (event.type === 'stale') {
+      nodes.push({ name: event.node, state: 'stale', reasons: event.reasons.map(describeStaleReason), handEdited: [], cached: event.cached, ...(event.estimate ? { estimate: event.estimate } : {}) });
+    }
+    if (event.type === 'build-end') forecast = event.summary.forecast;
     if (event.type === 'review') {
       const node = nodes.find((n) => n.name === event.node);
       if (node && node.state === 'fresh') {
@@ -76,13 +90,16 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const features = featureStandings(project.pipeline.config, nodes);
+  const stale = nodes.filter((n) => n.state === 'stale' || n.state === 'blocked');
+  const prices = values.cost ? pricesUsed(project.pipeline, stale.map((n) => n.name)) : undefined;
+  const modelsWouldRun = forecast !== undefined && nodes.some((n) => n.estimate);
   if (values.json) {
-    console.log(JSON.stringify({ nodes, ...(features.length > 0 ? { features } : {}) }, null, 2));
+    console.log(JSON.stringify({ nodes, ...(features.length > 0 ? { features } : {}), ...(modelsWouldRun ? { forecast } : {}), ...(prices ? { prices: { providers: prices.providers, tokenizer: prices.tokenizer } } : {}) }, null, 2));
     return EXIT.ok;
   }
   const width = Math.max(...nodes.map((n) => n.name.length));
   for (const node of nodes) {
-    const notes = [formatMetrics(node.metrics), node.cached ? 'in cache' : '', node.handEdited.length > 0 ? `edited by hand: ${node.handEdited.join(', ')}` : '']
+    const notes = [formatMetrics(node.metrics), node.estimate ? describeEstimate(node.estimate) : '', node.cached ? 'in cache' : '', node.handEdited.length > 0 ? `edited by hand: ${node.handEdited.join(', ')}` : '']
       .filter(Boolean)
       .join('; ');
     console.log(`${node.name.padEnd(width)}  ${node.state}${notes ? ` (${notes})` : ''}`);
@@ -93,8 +110,9 @@ export async function run(args: string[]): Promise<number> {
     console.log('features:');
     for (const { feature, stands } of features) console.log(`  ${feature.padEnd(featureWidth)}  ${stands}`);
   }
-  const stale = nodes.filter((n) => n.state === 'stale' || n.state === 'blocked').length;
-  console.log(stalenessLine(stale, nodes.length));
+  if (modelsWouldRun) console.log(describeTotals(forecast!));
+  for (const line of prices?.lines ?? []) console.log(line);
+  console.log(stalenessLine(stale.length, nodes.length));
   return EXIT.ok;
 }
 
