@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { log, machine, median, nodeStartMs, option, spxBin, spxBuilt, spxDist, timed, workDir } from './lib.mjs';
 
-const work = workDir('graph');
+const work = workDir(`graph-${option('--nodes', 1000)}`);
 
 // ---------------------------------------------------------------- options
 // (--spx, another checkout's bin/spx.js, e.g. to compare with a branch: in lib.mjs)
@@ -39,19 +39,22 @@ const TOUCH_RUNS = option('--touch-runs', 3);
 // node of group k > 0 needs the node 100 before it in group k-1 and reads its
 // output too, so the graph is 100 chains of 10.
 
-const DIRS = 100;
+const NODES = option('--nodes', 1000);
+const FILES_PER_NODE = 10;
 const FILES_PER_DIR = 100;
-const NODES = 1000;
-const FILES_PER_NODE = (DIRS * FILES_PER_DIR) / NODES; // 10
+const DIRS = (NODES * FILES_PER_NODE) / FILES_PER_DIR;
 const GROUP = 100;
+// Widths: node numbers of 3 digits at 1,000 nodes, 4 at 3,000; a file's
+// number is its node's and one more digit.
+const NODE_DIGITS = Math.max(3, String(NODES - 1).length);
 
 const pad = (n, width) => String(n).padStart(width, '0');
-const nodeName = (i) => `n${pad(i, 3)}`;
+const nodeName = (i) => `n${pad(i, NODE_DIGITS)}`;
 const nodeOutput = (i) => `out/${nodeName(i)}.txt`;
-const fileDir = (f) => `src/d${pad(Math.floor(f / FILES_PER_DIR), 2)}`;
-const filePath = (f) => `${fileDir(f)}/f${pad(f, 4)}.txt`;
+const fileDir = (f) => `src/d${pad(Math.floor(f / FILES_PER_DIR), NODE_DIGITS - 1)}`;
+const filePath = (f) => `${fileDir(f)}/f${pad(f, NODE_DIGITS + 1)}.txt`;
 const nodeFiles = (i) => Array.from({ length: FILES_PER_NODE }, (_, j) => filePath(i * FILES_PER_NODE + j));
-const nodeGlob = (i) => `${fileDir(i * FILES_PER_NODE)}/f${pad(i, 3)}?.txt`;
+const nodeGlob = (i) => `${fileDir(i * FILES_PER_NODE)}/f${pad(i, NODE_DIGITS)}?.txt`;
 const nodeNeed = (i) => (i >= GROUP ? i - GROUP : undefined);
 // The same shell command for all three tools; the shell expands the glob.
 const nodeCommand = (i) => {
@@ -149,9 +152,11 @@ for (const tool of tools) {
 for (const t of active) {
   log(`  ${t.tool}: cold…`);
   t.cold = t.build();
-  checkOutput(t.dir, 999, 'file 9999\n');
-  checkOutput(t.dir, 999, 'file 990\n'); // from the head of its chain, node 99
+  checkOutput(t.dir, NODES - 1, `file ${NODES * FILES_PER_NODE - 1}\n`);
+  checkOutput(t.dir, NODES - 1, `file ${((NODES - 1) % GROUP) * FILES_PER_NODE}\n`); // from the head of its chain
+  log(`    ${t.cold.toFixed(0)} ms`);
 }
+if (process.argv.includes('--cold-only')) process.exit(0);
 
 log(`  no-op ×${RUNS}…`);
 const nodeStartRuns = [];
