@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { log, machine, median, nodeStartMs, option, spxBin, spxBuilt, spxDist, timed, workDir } from './lib.mjs';
+import { here, log, machine, median, nodeStartMs, option, spxBin, spxBuilt, spxDist, timed, workDir } from './lib.mjs';
 
 const work = workDir(`graph-${option('--nodes', 1000)}`);
 
@@ -115,11 +115,9 @@ const tools = [
 /** Runs a command (its output discarded); returns wall-clock ms. */
 const time = (command, args, cwd) => timed(command, args, { cwd, env }).ms;
 
-// Peak RSS (ru_maxrss, KB on Linux) as the spx process itself sees it at exit.
-const USAGE_HOOK = `data:text/javascript,process.on('exit',()=>process.stderr.write('spx-bench-rss '+process.resourceUsage().maxRSS+'\\n'))`;
-/** Peak RSS in MB of one spx no-op in `dir`. */
+/** Peak RSS in MB of one spx no-op in `dir`, as the spx process itself sees it at exit (rss-hook.cjs). */
 function peakMb(dir) {
-  const result = spawnSync(process.execPath, ['--import', USAGE_HOOK, spxBin, 'build', '-j', String(JOBS)], { cwd: dir, env, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--require', join(here, 'rss-hook.cjs'), spxBin, 'build', '-j', String(JOBS)], { cwd: dir, env, encoding: 'utf8' });
   const kb = Number((/spx-bench-rss (\d+)/.exec(result.stderr) ?? [])[1]);
   return kb / 1024;
 }
