@@ -5,6 +5,7 @@ import { noteRebuilt } from '../util/note.js';
 import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import { withoutPrototype } from '../util/name-table.js';
+import type { StampedDirectory } from './directory-listings.js';
 
 /** 2: sealed (see sealed.ts), and a walked directory is stamped with its ctime and inode too, not its mtime alone. */
 const FORMAT = 2;
@@ -87,15 +88,12 @@ export class GlobCache {
     return expansion.files;
   }
 
-  remember(glob: string, dirs: readonly string[], files: readonly string[]): void {
-    const stamped: [string, ...Stamp][] = [];
-    for (const dir of dirs) {
-      const stamp = this.stampOf(dir);
-      // A directory gone between the walk and now: do not remember a listing of it.
-      if (stamp === undefined) return;
-      stamped.push([dir, ...stamp]);
-    }
-    this.globs[glob] = { dirs: stamped, files: [...files] };
+  /**
+   * `dirs` carry the stamps taken before each was listed: a directory
+   * changed since then will not match them next time, and is listed again.
+   */
+  remember(glob: string, dirs: readonly StampedDirectory[], files: readonly string[]): void {
+    this.globs[glob] = { dirs: [...dirs], files: [...files] };
     this.dirty = true;
   }
 

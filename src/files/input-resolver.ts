@@ -1,11 +1,9 @@
-import { readdirSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
 import picomatch from 'picomatch';
-import { decodeName, displayName } from './file-name.js';
+import { DirectoryListings, type Tree, type Unaddressable } from './directory-listings.js';
 import { GlobCache } from './glob-cache.js';
 
-/** Directories never searched by a glob: spx's own state and git's. */
-const NEVER_SEARCHED = new Set(['.git', '.spx']);
+/** Compiled matchers by their globs: 1,000 nodes often share a pattern, and compiling one costs more than matching. */
+const matchers = new Map<string, (path: string) => boolean>();
 
 /**
  * How spx matches globs everywhere: dotfiles too, and `*` and `**` across
@@ -13,30 +11,36 @@ const NEVER_SEARCHED = new Set(['.git', '.spx']);
  * at one, silently leaving `a\nb.txt` out).
  */
 export function globMatcher(globs: string | readonly string[]): (path: string) => boolean {
-  return picomatch(globs as string | string[], { dot: true, flags: 's' });
+  // NUL cannot occur in a path, so it cannot make two lists of globs one key.
+  const key = typeof globs === 'string' ? globs : globs.join('\0');
+  let matcher = matchers.get(key);
+  if (matcher === undefined) {
+    matcher = picomatch(globs as string | string[], { dot: true, flags: 's' });
+    matchers.set(key, matcher);
+  }
+  return matcher;
+}
+
+const scans = new Map<string, { isGlob: boolean; base: string }>();
+
+/** picomatch's reading of a pattern (is it a glob, below which directory), once per pattern. */
+function scan(pattern: string): { isGlob: boolean; base: string } {
+  let scanned = scans.get(pattern);
+  if (scanned === undefined) {
+    const { isGlob, base } = picomatch.scan(pattern);
+    scanned = { isGlob, base };
+    scans.set(pattern, scanned);
+  }
+  return scanned;
 }
 
 /** Whether an input pattern is a glob (else a file it names, which must exist). */
 export function isGlob(pattern: string): boolean {
-  return pattern.startsWith('!') || picomatch.scan(pattern).isGlob;
+  return pattern.startsWith('!') || scan(pattern).isGlob;
 }
 
 /** Hears why a file a pattern matched was left out: a warning line, and the path as matched. */
 export type LeftOut = (message: string, matched: string) => void;
-
-/** A file a walk found but no string path can name: its name (or a directory's on the way) is not UTF-8. */
-interface Unaddressable {
-  /** The name as matched: invalid bytes read as U+FFFD. */
-  lossy: string;
-  /** The name as printed, invalid bytes escaped. */
-  shown: string;
-}
-
-interface Tree {
-  files: string[];
-  dirs: string[];
-  unaddressable: Unaddressable[];
-}
 
 /** The warning for a name that is not UTF-8 (selection and inputs say it alike). */
 export function notUtf8Message(shown: string): string {
@@ -49,18 +53,23 @@ export function notUtf8Message(shown: string): string {
  * name. A plain path is kept even when missing, so that the node can say so.
  *
  * A glob is matched only below its static base (`src/**\/*.ts` walks `src/`),
- * and each directory tree is listed once per build however many nodes glob
- * in it, so 1,000 nodes over 10,000 files cost one walk, not 1,000.
+ * and each directory is listed once per build however many nodes glob in
+ * it (DirectoryListings), so 1,000 nodes over 10,000 files cost one walk,
+ * not 1,000.
  */
 export class InputResolver {
-  private readonly listings = new Map<string, Tree>();
+  private readonly listings: DirectoryListings;
   private readonly memos = new Map<string, unknown>();
+  /** What each glob matched in which tree: the same tree (nothing listed again) gives the same files. */
+  private readonly matches = new Map<string, { tree: Tree; files: string[]; unaddressable: Unaddressable[] }>();
 
   constructor(
     private readonly root: string,
     /** Remembers expansions across builds; by default only within this one. */
     private readonly globCache: GlobCache = GlobCache.load(root, undefined),
-  ) {}
+  ) {
+    this.listings = new DirectoryListings(root);
+  }
 
   /**
    * A file whose name is not UTF-8 cannot be hashed or read by name: it is
@@ -77,21 +86,21 @@ export class InputResolver {
         exclusions.push(globMatcher(pattern.slice(1)));
         continue;
       }
-      const scan = picomatch.scan(pattern);
-      if (!scan.isGlob) {
+      const { isGlob, base } = scan(pattern);
+      if (!isGlob) {
         files.add(pattern);
         continue;
       }
-      for (const file of this.expand(pattern, scan.base, unaddressable)) files.add(file);
+      for (const file of this.expand(pattern, base, unaddressable)) files.add(file);
     }
     const kept = (file: string): boolean => !exclusions.some((excluded) => excluded(file));
     for (const { lossy, shown } of new Set(unaddressable)) if (kept(lossy)) leftOut?.(notUtf8Message(shown), lossy);
     return (exclusions.length === 0 ? [...files] : [...files].filter(kept)).sort();
   }
 
-  /** Forgets directory listings; called after a node wrote files that a later glob may match. */
+  /** Called after a node wrote files that a later glob may match: listings are checked again before use. */
   invalidate(): void {
-    this.listings.clear();
+    this.listings.invalidate();
     this.memos.clear();
     this.globCache.invalidate();
   }
@@ -116,66 +125,18 @@ export class InputResolver {
   private expand(glob: string, base: string, unaddressable: Unaddressable[]): string[] {
     const remembered = this.globCache.lookup(glob);
     if (remembered) return remembered;
-    const isMatch = globMatcher(glob);
-    const tree = this.listTree(base);
-    const matched = tree.files.filter((file) => isMatch(file));
-    unaddressable.push(...tree.unaddressable.filter(({ lossy }) => isMatch(lossy)));
+    const tree = this.listings.tree(base);
+    let known = this.matches.get(glob);
+    if (known?.tree !== tree) {
+      const isMatch = globMatcher(glob);
+      known = { tree, files: tree.files.filter((file) => isMatch(file)), unaddressable: tree.unaddressable.filter(({ lossy }) => isMatch(lossy)) };
+      this.matches.set(glob, known);
+    }
+    const matched = known.files;
+    unaddressable.push(...known.unaddressable);
     // A base that does not exist yet walked nothing whose change could be
     // seen: such an expansion is not remembered.
     if (tree.dirs.length > 0) this.globCache.remember(glob, tree.dirs, matched);
     return matched;
-  }
-
-  /** Every file (and directory walked) below `base`, as root-relative posix paths. */
-  private listTree(base: string): Tree {
-    const cached = this.listings.get(base);
-    if (cached) return cached;
-    const tree: Tree = { files: [], dirs: [], unaddressable: [] };
-    this.walk(base, tree);
-    this.listings.set(base, tree);
-    return tree;
-  }
-
-  private walk(directory: string, tree: Tree): void {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(join(this.root, directory), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    tree.dirs.push(directory);
-    // U+FFFD in a name is rare; only then is the directory listed again as
-    // bytes, to tell a real U+FFFD from bytes that are not UTF-8.
-    if (entries.some((entry) => entry.name.includes('\uFFFD'))) return this.walkBytes(directory, tree);
-    for (const entry of entries) this.add(entry, entry.name, directory, tree);
-  }
-
-  private walkBytes(directory: string, tree: Tree): void {
-    let entries: Dirent<Buffer>[];
-    try {
-      entries = readdirSync(join(this.root, directory), { withFileTypes: true, encoding: 'buffer' });
-    } catch {
-      return;
-    }
-    const prefix = directory === '' ? '' : `${directory}/`;
-    for (const entry of entries) {
-      const name = decodeName(entry.name);
-      if (name !== undefined) {
-        this.add(entry, name, directory, tree);
-      } else if (entry.isFile() || entry.isSymbolicLink() || entry.isDirectory()) {
-        // Nothing below such a directory can be named either: a glob matching it names the directory.
-        const shown = displayName(Buffer.concat([Buffer.from(prefix), entry.name]));
-        tree.unaddressable.push({ lossy: prefix + entry.name.toString('utf8'), shown: entry.isDirectory() ? `${shown} (a directory)` : shown });
-      }
-    }
-  }
-
-  private add(entry: Dirent<string | Buffer>, name: string, directory: string, tree: Tree): void {
-    const relative = directory === '' ? name : `${directory}/${name}`;
-    if (entry.isDirectory()) {
-      if (!NEVER_SEARCHED.has(name)) this.walk(relative, tree);
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
-      tree.files.push(relative);
-    }
   }
 }

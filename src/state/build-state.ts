@@ -6,8 +6,13 @@ import { isRecord } from '../util/shape.js';
 import { STATE_FORMAT } from '../fingerprint/fingerprint.js';
 import { emptyLock, lockEntryProblem, readLock, writeLock, type Lock, type LockEntry } from './lockfile.js';
 
-/** How often, at most, spx.lock is rewritten during a build. */
-const FLUSH_INTERVAL_MS = 250;
+/**
+ * spx.lock is rewritten during a build once the journal holds this many
+ * records, or a quarter of the lock's, whichever is more: the bytes written
+ * then grow with the graph, not with its square, and the journal a killed
+ * build leaves stays short.
+ */
+const MIN_JOURNAL_RECORDS = 64;
 
 interface JournalLine {
   node: string;
@@ -20,12 +25,15 @@ interface JournalLine {
  *
  * Rewriting spx.lock after each of 1,000 nodes would cost O(n²) bytes, so a
  * finished node is first appended to `.spx/journal.jsonl` (one short write)
- * and spx.lock is rewritten at most every 250 ms and at the end. A build
+ * and spx.lock is rewritten when the journal has grown long (see
+ * MIN_JOURNAL_RECORDS) and at the end. A build
  * killed with `kill -9` at any moment leaves a valid spx.lock (atomic
  * rename) and a journal the next run replays: finished work is never redone.
  */
 export class BuildState {
-  private lastFlush = Date.now();
+  private journalRecords = 0;
+  /** How many nodes the lock records (counted once, then kept up to date). */
+  private recordedNodes: number;
   private changed = false;
 
   private constructor(
@@ -33,7 +41,9 @@ export class BuildState {
     private readonly journalPath: string,
     private readonly lock: Lock,
     private readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.recordedNodes = Object.keys(lock.nodes).length;
+  }
 
   /**
    * With `readOnly` (status, dry runs), records change only what this
@@ -70,7 +80,8 @@ export class BuildState {
     if (this.readOnly) return;
     const line: JournalLine = { node, entry };
     appendFileSync(this.journalPath, JSON.stringify(line) + '\n');
-    if (Date.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush();
+    this.journalRecords++;
+    if (this.journalRecords >= Math.max(MIN_JOURNAL_RECORDS, this.recordedNodes / 4)) this.flush();
   }
 
   /** Forgets nodes that the pipeline no longer declares; returns their declared outputs. */
@@ -80,6 +91,7 @@ export class BuildState {
       if (!nodes.has(name)) {
         forgotten[name] = Object.keys(this.lock.nodes[name]!.outputs);
         delete this.lock.nodes[name];
+        this.recordedNodes--;
         this.changed = true;
       }
     }
@@ -88,16 +100,18 @@ export class BuildState {
 
   /** Writes spx.lock if anything changed, then empties the journal it now contains. */
   flush(): void {
-    this.lastFlush = Date.now();
     if (!this.changed || this.readOnly) return;
     writeLock(this.root, this.lock);
     rmSync(this.journalPath, { force: true });
+    this.journalRecords = 0;
     this.changed = false;
   }
 
   private apply(node: string, entry: LockEntry | null): void {
+    const had = Object.hasOwn(this.lock.nodes, node);
     if (entry) this.lock.nodes[node] = entry;
     else delete this.lock.nodes[node];
+    this.recordedNodes += (entry ? 1 : 0) - (had ? 1 : 0);
     this.changed = true;
   }
 
