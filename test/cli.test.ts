@@ -244,7 +244,7 @@ describe('the command line', () => {
     for (const command of commands) {
       const help = (await project().spx([command, '--help'])).stdout;
       expect(help, command).toMatch(new RegExp(`^Usage: spx ${command}`));
-      for (const option of ['Options:', '-f, --file FILE', '-C DIR', '-h, --help', 'Exit codes: 0 ']) expect(help, `${command}: ${option}`).toContain(option);
+      for (const option of ['Options:', '-f, --file FILE', '-C, --directory DIR', '-h, --help', 'Exit codes: 0 ']) expect(help, `${command}: ${option}`).toContain(option);
     }
   });
 

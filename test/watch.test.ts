@@ -197,7 +197,7 @@ describe('model and agent nodes', () => {
  * in trust-signals.test.ts: what `type` writes reaches spx as keys.
  */
 function watchInTerminal(project: TestProject): { type(keys: string): void; output(): string; exited: Promise<number | null> } {
-  const command = `stty cols 120 rows 40; exec '${process.execPath}' '${SPX_BIN}' build --watch`;
+  const command = `stty cols 120 rows 40; exec '${process.execPath}' '${SPX_BIN}' build --watch --output tasks`;
   const terminalEnv: NodeJS.ProcessEnv = { ...process.env, ...env.env, TERM: 'xterm-256color', NO_COLOR: '1' };
   delete terminalEnv.CI;
   const terminal = spawn('script', ['-qfec', command, '/dev/null'], { cwd: project.dir, env: terminalEnv, stdio: ['pipe', 'pipe', 'pipe'] });

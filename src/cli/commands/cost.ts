@@ -20,8 +20,10 @@ Options:
                      (2026-05-01T12:00Z), or a span back from now (30m, 24h, 7d)
       --json         print {"nodes": [{"node", "calls", "spent", "restores", "saved"}],
                      "total": {...}}; spent and saved are {inputTokens, outputTokens, costUsd?}
-  -f, --file FILE    pipeline file (default: spx.yaml)
-  -C DIR             run as if started in DIR
+  -f, --file FILE    pipeline file (default: spx.yaml here or in the nearest
+                     directory above, up to the repository root)
+  -C, --directory DIR
+                     run as if started in DIR
   -h, --help         show this help
 
 Exit codes: 0 success, 2 usage error (a --since it cannot read).`;
