@@ -179,14 +179,26 @@ describe('README.md, docs/ and the walk-throughs', () => {
   it('marks only the blocks that cannot run here, each saying why, and runs a good many commands', () => {
     const skipped = BLOCKS.filter((block) => block.notRun !== undefined);
     for (const block of skipped) expect(block.notRun, `${block.file}:${block.line}`).not.toBe('');
-    // Install (another project), the two set-up commands (.ci/run runs them), real keys, a remote server.
+    // Installs into another project, the two set-up commands (.ci/run runs
+    // them), real keys, the seed's own commands, synopses run in a user's
+    // project (the cost tests run them on real ones), a server, the bench,
+    // a watch that runs until stopped (watch.test.ts drives one).
     expect(skipped.map((block) => block.section)).toEqual([
       'README.md § Install',
       'README.md § Set up',
       'README.md § Set up',
       'README.md § Quick start: from spx init to a reviewed plan',
+      'docs/ci.md § Install spx in the project',
+      "docs/context-shapes.md § The seed's commands, and the nodes that replace them",
+      "docs/context-shapes.md § The seed's commands, and the nodes that replace them",
+      "docs/context-shapes.md § The seed's commands, and the nodes that replace them",
+      'docs/cost.md § Forecast: `spx build --dry-run` and `spx status`',
+      'docs/cost.md § Budgets',
+      'docs/cost.md § Ledger and `spx cost`',
+      'docs/performance.md § Running the bench',
       'docs/remote-cache.md § Setting up a server',
       'docs/remote-cache.md § Moving entries by hand',
+      'docs/watch.md',
       'examples/word-count/WALKTHROUGH.md',
     ]);
     expect(RUN.flatMap((block) => block.commands).length).toBeGreaterThanOrEqual(15);
