@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -160,4 +160,25 @@ export function generateOutputsProject(dir, { generator, settings = [] }) {
   }
   writeFileSync(join(dir, 'spx.yaml'), yaml.join('\n') + '\n');
   writeFileSync(join(dir, '.gitignore'), '.spx/\nout/\n');
+}
+
+/**
+ * Every .js/.ts file of 1–40 KB under node_modules, sorted: real code of
+ * ordinary sizes for the context benches' generated trees. `withTests`
+ * false leaves out *.test.* and *.spec.* files.
+ */
+export function sourceFilesOfNodeModules({ withTests = true } = {}) {
+  const found = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && /\.(c|m)?[jt]s$/.test(entry.name) && !entry.name.endsWith('.min.js') && (withTests || !/\.(test|spec)\./.test(entry.name))) {
+        const size = statSync(path).size;
+        if (size >= 1024 && size <= 40 * 1024) found.push(path);
+      }
+    }
+  };
+  walk(join(repo, 'node_modules'));
+  return found.sort();
 }

@@ -26,7 +26,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TokenCounter } from 'repomix';
-import { benchEnv, git, log, machine, option, repo, requireBuilt, spxBin, timed, workDir } from './lib.mjs';
+import { benchEnv, git, log, machine, option, repo, requireBuilt, spxBin, timed, sourceFilesOfNodeModules, workDir } from './lib.mjs';
 
 requireBuilt('run-context-shapes');
 const FILES = option('--files', 500);
@@ -53,25 +53,8 @@ function wordCount() {
   };
 }
 
-/** Every .js/.ts file of 1–40 KB under node_modules, sorted: real code of ordinary sizes (as run-context.mjs). */
-function candidates() {
-  const found = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && /\.(c|m)?[jt]s$/.test(entry.name) && !entry.name.endsWith('.min.js') && !/\.(test|spec)\./.test(entry.name)) {
-        const size = statSync(path).size;
-        if (size >= 1024 && size <= 40 * 1024) found.push(path);
-      }
-    }
-  };
-  walk(join(repo, 'node_modules'));
-  return found.sort();
-}
-
 function large() {
-  const all = candidates();
+  const all = sourceFilesOfNodeModules({ withTests: false });
   const step = all.length / FILES;
   const files = { 'USER-SPEC.md': '# Feature\n\nMake the parser report the line of an error.\n', 'package.json': '{ "private": true, "scripts": { "test": "node -e 0" } }\n' };
   const names = [];

@@ -19,9 +19,9 @@
 // Usage: npm run build && node bench/run-context.mjs [--files N] [--runs N] [--cold-runs N] [--spx path/to/bin/spx.js]
 // Plain Node, no dependencies beyond git.
 
-import { appendFileSync, copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, spxBin, timed, workDir } from './lib.mjs';
+import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, spxBin, timed, sourceFilesOfNodeModules, workDir } from './lib.mjs';
 
 const work = workDir('context');
 
@@ -31,27 +31,10 @@ const COLD_RUNS = option('--cold-runs', 3);
 
 // ---------------------------------------------------------------- the tree
 
-/** Every .js/.ts file of 1–40 KB under node_modules, sorted: real code of ordinary sizes. */
-function candidates() {
-  const found = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && /\.(c|m)?[jt]s$/.test(entry.name) && !entry.name.endsWith('.min.js')) {
-        const size = statSync(path).size;
-        if (size >= 1024 && size <= 40 * 1024) found.push(path);
-      }
-    }
-  };
-  walk(join(repo, 'node_modules'));
-  return found.sort();
-}
-
 function generate() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const all = candidates();
+  const all = sourceFilesOfNodeModules();
   if (all.length < FILES) throw new Error(`only ${all.length} candidate files under node_modules`);
   // Spread over the whole list, so that many packages (and styles of code) are in.
   const step = all.length / FILES;

@@ -22,36 +22,19 @@
 // Plain Node, no dependencies beyond git.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, requireBuilt, spxBin, workDir } from './lib.mjs';
+import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, requireBuilt, spxBin, sourceFilesOfNodeModules, workDir } from './lib.mjs';
 
 const work = workDir('forecast');
 const FILES = option('--files', 1000);
 const RUNS = option('--runs', 5);
 
-/** Every .js/.ts file of 1–40 KB under node_modules, sorted. */
-function candidates() {
-  const found = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && /\.(c|m)?[jt]s$/.test(entry.name) && !entry.name.endsWith('.min.js')) {
-        const size = statSync(path).size;
-        if (size >= 1024 && size <= 40 * 1024) found.push(path);
-      }
-    }
-  };
-  walk(join(repo, 'node_modules'));
-  return found.sort();
-}
-
 function generate() {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const all = candidates();
+  const all = sourceFilesOfNodeModules();
   if (all.length < FILES) throw new Error(`only ${all.length} candidate files under node_modules`);
   const step = all.length / FILES;
   let bytes = 0;

@@ -1,17 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeGemini } from './helpers/fake-gemini.js';
+import { startFakeGemini, type FakeGemini } from './helpers/fake-gemini.js';
 import { cleanupProjects, createProject, jsonEvents, type SpxOptions, type SpxResult, type TestProject } from './helpers/project.js';
 
 let fake: FakeGemini;
 let env: SpxOptions;
 
 beforeEach(async () => {
-  fake = new FakeGemini();
-  await fake.start();
-  fake.fallback = { status: 500, message: 'the test queued too few answers' };
-  env = { env: { GEMINI_API_KEY: `test-key-${randomBytes(8).toString('hex')}`, SPX_RETRY_BASE_MS: '10' } };
+  ({ fake, env } = await startFakeGemini());
 });
 
 afterEach(async () => {

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeGemini } from './helpers/fake-gemini.js';
+import { startFakeGemini, type FakeGemini } from './helpers/fake-gemini.js';
 import { cleanupProjects, createProject, jsonEvents, type SpxOptions, type SpxResult, type TestProject } from './helpers/project.js';
 
 let fake: FakeGemini;
@@ -8,11 +7,8 @@ let env: SpxOptions;
 let key: string;
 
 beforeEach(async () => {
-  fake = new FakeGemini();
-  await fake.start();
-  fake.fallback = { status: 500, message: 'the test queued too few answers' };
-  key = `test-key-${randomBytes(8).toString('hex')}`;
-  env = { env: { GEMINI_API_KEY: key, SPX_RETRY_BASE_MS: '10' } };
+  ({ fake, env } = await startFakeGemini());
+  key = env.env!.GEMINI_API_KEY!;
 });
 
 afterEach(async () => {

@@ -1,21 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeGemini } from './helpers/fake-gemini.js';
+import { startFakeGemini, type FakeGemini } from './helpers/fake-gemini.js';
 import { cleanupProjects, createProject, jsonEvents, REPO_ROOT, statusOf, type SpxOptions, type SpxResult, type TestProject } from './helpers/project.js';
 
 let fake: FakeGemini;
 let env: SpxOptions;
 
 beforeEach(async () => {
-  fake = new FakeGemini();
-  await fake.start();
-  // Tests queue exactly the answers they expect, distinct ones so that a
-  // regenerated spec differs and its plan must follow. A call no test
-  // expected gets a 500 and, with retries: 0, fails the build.
-  fake.fallback = { status: 500, message: 'the test queued too few answers' };
-  env = { env: { GEMINI_API_KEY: `test-key-${randomBytes(8).toString('hex')}`, SPX_RETRY_BASE_MS: '10' } };
+  ({ fake, env } = await startFakeGemini());
 });
 
 afterEach(async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -127,4 +128,17 @@ function splitInThree(text: string): string[] {
   if (text.length < 3) return [text];
   const third = Math.ceil(text.length / 3);
   return [text.slice(0, third), text.slice(third, 2 * third), text.slice(2 * third)];
+}
+
+/**
+ * A started loopback server and what spx needs to reach it: a fresh random
+ * key (so a test can check it leaks nowhere) and fast retries. Tests queue
+ * exactly the answers they expect; a call no test expected gets a 500 and,
+ * with retries: 0, fails the build.
+ */
+export async function startFakeGemini(): Promise<{ fake: FakeGemini; env: { env: NodeJS.ProcessEnv } }> {
+  const fake = new FakeGemini();
+  await fake.start();
+  fake.fallback = { status: 500, message: 'the test queued too few answers' };
+  return { fake, env: { env: { GEMINI_API_KEY: `test-key-${randomBytes(8).toString('hex')}`, SPX_RETRY_BASE_MS: '10' } } };
 }
