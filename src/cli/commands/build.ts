@@ -416,6 +416,8 @@ async function warnOfTemplateSpecs(pipeline: LoadedPipeline, targets: string[], 
     const config = pipeline.config.nodes[node]!;
     return 'provider' in config && config.provider.type !== 'echo';
   });
+  // A pipeline of run nodes loads none of this.
+  if (nodes.length === 0) return;
   const { untouchedTemplates } = await import('../../init/user-spec-template.js');
   for (const { node, file } of untouchedTemplates(pipeline.config, pipeline.root, nodes)) {
     renderer.handle({ type: 'warning', node, message: `${file} is still the template spx wrote: describe the change you want in it, or the model gets its placeholders` });

@@ -4,6 +4,7 @@ import { LocalCache } from '../../cache/local-cache.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { isDirectoryOutput } from '../../files/output-hash.js';
 import { Graph } from '../../graph/graph.js';
+import { escapesForbidden } from '../../render/escapes.js';
 import { BuildState } from '../../state/build-state.js';
 import { UserError } from '../../util/errors.js';
 import { hashBytes } from '../../util/hash.js';
@@ -78,7 +79,7 @@ async function showChange(node: string, output: string, root: string, state: Bui
     );
     return false;
   }
-  const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+  const colour = process.stdout.isTTY === true && !escapesForbidden(process.env);
   process.stdout.write(await diffAgainstApproved(output, before, now, colour ? ['--color=always'] : ['--color=never']));
   return true;
 }
