@@ -7,7 +7,6 @@ import { spendsNoTokens } from '../../scheduler/zero-token-kinds.js';
 import type { BuildOptions } from '../../scheduler/build-options.js';
 import { Graph } from '../../graph/graph.js';
 import { OUTPUT_MODES, selectRenderer, type OutputMode } from '../../render/select.js';
-import { escapesForbidden } from '../../render/escapes.js';
 import type { Renderer } from '../../render/renderer.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
@@ -17,9 +16,6 @@ import { RedactingRenderer } from '../../render/redacting-renderer.js';
 import { secretValues } from '../../util/secrets.js';
 import { UserError } from '../../util/errors.js';
 import { approveNode } from '../../state/approval.js';
-import { LocalCache } from '../../cache/local-cache.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { rememberGone } from '../../state/gone-outputs.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
@@ -28,6 +24,7 @@ import { parseCommandArgs, parseJobs } from '../args.js';
 import { refusalOverBudget, resolveBudget } from '../budget.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
+import { warnOfTemplateSpecs } from '../template-warning.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
 
 export const help = `Usage: spx build [options] [NODE...]
@@ -260,8 +257,10 @@ async function openBuildCache({ values }: Command, remote: RemoteChoice, stateDi
 async function buildAndReview(session: Session): Promise<number> {
   const { command, pipeline, state, statCache, renderer } = session;
   let summary = await buildOnce(session);
-  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && (await canAskHere(command.output === 'json'))) {
-    await showChangesSinceApproval(session, summary.awaitingReview);
+  // The prompt's code loads only when a build stops at a gate and a person can answer.
+  while (summary.awaitingReview.length > 0 && summary.failed.length === 0 && !summary.interrupted && (await import('../ask.js')).canAsk(command.output === 'json')) {
+    const { askToApprove, showChangesSinceApproval } = await import('../review-prompt.js');
+    await showChangesSinceApproval(pipeline, state, localCacheDir(session), summary.awaitingReview);
     const answer = await askToApprove(pipeline, summary.awaitingReview);
     if (answer === 'interrupted') {
       renderer.handle({ type: 'review-prompt-interrupted' });
@@ -296,10 +295,16 @@ async function buildOnce(session: Session): Promise<BuildSummary> {
 }
 
 /** --approve and the terminal's y: the approved bytes go to the local cache, for spx diff. */
-async function keepApproved({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): Promise<void> {
-  if (nodes.length === 0 || values['no-cache']) return;
+async function keepApproved(session: Session, nodes: readonly string[]): Promise<void> {
+  const cacheDir = localCacheDir(session);
+  if (nodes.length === 0 || cacheDir === undefined) return;
   const { keepApprovedBytes } = await import('../approved-bytes.js');
-  keepApprovedBytes(pipeline, state, resolveCacheDir(values['cache-dir'], process.env, stateDir), nodes);
+  keepApprovedBytes(session.pipeline, session.state, cacheDir, nodes);
+}
+
+/** Where the approved bytes are kept: the local cache, none with --no-cache. */
+function localCacheDir({ command: { values }, stateDir }: Session): string | undefined {
+  return values['no-cache'] ? undefined : resolveCacheDir(values['cache-dir'], process.env, stateDir);
 }
 
 function buildOptions(session: Session): BuildOptions {
@@ -325,7 +330,8 @@ function buildOptions(session: Session): BuildOptions {
 }
 
 /** The exit code, and what to do next when the build stopped short. */
-async function conclude({ command, pipeline, renderer, stop, state, stateDir, cacheMisses }: Session, summary: BuildSummary): Promise<number> {
+async function conclude(session: Session, summary: BuildSummary): Promise<number> {
+  const { pipeline, renderer, stop, state, cacheMisses } = session;
   if (cacheMisses.length > 0) {
     // The model and agent nodes left unbuilt behind a miss would need a model too; a run node would just run.
     const behind = summary.skipped.filter((node) => !spendsNoTokens(pipeline.config.nodes[node]!.kind));
@@ -338,7 +344,7 @@ async function conclude({ command, pipeline, renderer, stop, state, stateDir, ca
   }
   if (summary.failed.length > 0) return EXIT.failed;
   if (summary.awaitingReview.length === 0) return EXIT.ok;
-  const cacheDir = command.values['no-cache'] ? undefined : resolveCacheDir(command.values['cache-dir'], process.env, stateDir);
+  const cacheDir = localCacheDir(session);
   for (const node of summary.awaitingReview) {
     const sinceApproved = cacheDir === undefined ? undefined : await (await import('../approved-bytes.js')).changeSinceApproval(pipeline, state, cacheDir, node);
     renderer.handle({ type: 'review-hint', node, outputs: pipeline.config.nodes[node]!.outputs, ...(sinceApproved ? { sinceApproved } : {}) });
@@ -354,22 +360,6 @@ function saveState({ command, pipeline, state, statCache, stateDir }: Session): 
     state.flush();
   }
   statCache.save();
-}
-
-/** Before the y/N question: what each output changed since it was last approved, where that is known. */
-async function showChangesSinceApproval({ command: { values }, pipeline, state, stateDir }: Session, nodes: readonly string[]): Promise<void> {
-  if (values['no-cache']) return;
-  const { approvedBytes, diffAgainstApproved } = await import('../approved-bytes.js');
-  const cache = new LocalCache(resolveCacheDir(values['cache-dir'], process.env, stateDir));
-  for (const node of nodes) {
-    for (const [output, hash] of Object.entries(state.get(node)?.approvedOutputs ?? {})) {
-      const before = approvedBytes(cache, hash);
-      const file = join(pipeline.root, output);
-      if (!before || !existsSync(file)) continue;
-      const colour = escapesForbidden(process.env) ? '--color=never' : '--color=always';
-      process.stdout.write(await diffAgainstApproved(output, before, readFileSync(file), [colour]));
-    }
-  }
 }
 
 /** `--watch`: the session builds again on every change, with the pipeline as last loaded. */
@@ -394,32 +384,4 @@ async function watch(session: Session): Promise<number> {
       }
     },
   });
-}
-
-/** Whether a person can answer here; the prompt's code loads only when a build stops at a gate. */
-async function canAskHere(json: boolean): Promise<boolean> {
-  return (await import('../ask.js')).canAsk(json);
-}
-
-async function askToApprove(pipeline: LoadedPipeline, nodes: readonly string[]): Promise<'yes' | 'no' | 'interrupted'> {
-  const outputs = nodes.flatMap((node) => pipeline.config.nodes[node]!.outputs).join(', ');
-  return (await import('../ask.js')).askYesNo(`Review ${outputs}. Approve ${nodes.join(', ')} and continue? [y/N] `);
-}
-
-/**
- * Before any model call: a USER-SPEC.md still as spx init wrote it would send
- * the template's placeholders to the model. Said, not refused (the build may
- * be a test of the set-up); a rehearsal calls no model and hears nothing.
- */
-async function warnOfTemplateSpecs(pipeline: LoadedPipeline, targets: string[], renderer: Renderer): Promise<void> {
-  const nodes = new Graph(pipeline.config).closure(targets).filter((node) => {
-    const config = pipeline.config.nodes[node]!;
-    return 'provider' in config && config.provider.type !== 'echo';
-  });
-  // A pipeline of run nodes loads none of this.
-  if (nodes.length === 0) return;
-  const { untouchedTemplates } = await import('../../init/user-spec-template.js');
-  for (const { node, file } of untouchedTemplates(pipeline.config, pipeline.root, nodes)) {
-    renderer.handle({ type: 'warning', node, message: `${file} is still the template spx wrote: describe the change you want in it, or the model gets its placeholders` });
-  }
 }
