@@ -17,18 +17,30 @@ const KEPT_COUNTS = 500;
 type CountFunction = (text: string) => number;
 let loaded: Promise<CountFunction> | undefined;
 
-/** The tokenizer, loaded once per process (its tables take ~0.3 s to load, so only when a count is not cached). */
-export function loadTokenizer(): Promise<CountFunction> {
+/**
+ * The tokenizer, loaded once per process and only when a count is not
+ * cached: a rank table kept in `stateDir` (rank-table-file.ts, ~50 ms to
+ * load) counting as gpt-tokenizer counts; gpt-tokenizer itself (~0.4 s to
+ * load its tables) for a vocabulary such a table cannot hold.
+ */
+export function loadTokenizer(stateDir: string | undefined): Promise<CountFunction> {
   loaded ??= (async () => {
-    const { GptEncoding } = await import('gpt-tokenizer/GptEncoding');
-    const { resolveEncodingAsync } = await import('gpt-tokenizer/resolveEncodingAsync');
-    const ranks = await resolveEncodingAsync(TOKEN_ENCODING);
-    const encoding = GptEncoding.getEncodingApi(TOKEN_ENCODING, () => ranks);
-    // Text that looks like a special token (<|endoftext|>) is counted as plain text, as repomix does.
-    const plain = { disallowedSpecial: new Set<string>() };
-    return (text: string) => encoding.countTokens(text, plain);
+    const [{ loadRankTable }, { countTokens }] = await Promise.all([import('./rank-table-file.js'), import('./bpe-count.js')]);
+    const table = await loadRankTable(TOKEN_ENCODING, stateDir);
+    if (typeof table !== 'string') return (text: string) => countTokens(table, text);
+    return gptTokenizer();
   })();
   return loaded;
+}
+
+async function gptTokenizer(): Promise<CountFunction> {
+  const { GptEncoding } = await import('gpt-tokenizer/GptEncoding');
+  const { resolveEncodingAsync } = await import('gpt-tokenizer/resolveEncodingAsync');
+  const ranks = await resolveEncodingAsync(TOKEN_ENCODING);
+  const encoding = GptEncoding.getEncodingApi(TOKEN_ENCODING, () => ranks);
+  // Text that looks like a special token (<|endoftext|>) is counted as plain text, as repomix does.
+  const plain = { disallowedSpecial: new Set<string>() };
+  return (text: string) => encoding.countTokens(text, plain);
 }
 
 /**
@@ -41,6 +53,7 @@ export class TokenCounts {
   private changed = false;
 
   private constructor(
+    private readonly stateDir: string | undefined,
     private readonly file: string | undefined,
     counts: Record<string, number>,
   ) {
@@ -50,14 +63,14 @@ export class TokenCounts {
   /** The counts kept in `stateDir`; none kept when `stateDir` is undefined. */
   static load(stateDir: string | undefined): TokenCounts {
     const file = stateDir === undefined ? undefined : join(stateDir, 'token-counts.json');
-    return new TokenCounts(file, file === undefined ? {} : readCounts(file));
+    return new TokenCounts(stateDir, file, file === undefined ? {} : readCounts(file));
   }
 
   async count(text: string): Promise<number> {
     const key = hashBytes(text);
     const known = this.counts.get(key);
     if (known !== undefined) return known;
-    const counted = (await loadTokenizer())(text);
+    const counted = (await loadTokenizer(this.stateDir))(text);
     this.counts.set(key, counted);
     this.changed = true;
     return counted;
