@@ -3,15 +3,16 @@ import { join } from 'node:path';
 import type { ExecuteNodeConfig, LoadedPipeline, PromptNodeConfig } from '../config/types.js';
 import { instructionText } from '../nodes/instructions.js';
 import { NodeFailure } from '../nodes/kind.js';
-import { readSections } from '../nodes/prompt-assembly.js';
+import { readSections, type PromptSection } from '../nodes/prompt-assembly.js';
 import { promptSections } from '../nodes/prompt.js';
 import type { LockEntry } from '../state/lockfile.js';
-import { layOutPrompt, type LaidOutSection } from '../util/prompt-sections.js';
+import { hashBytes, type ContentHash } from '../util/hash.js';
+import { layOutPrompt } from '../util/prompt-sections.js';
 import type { Estimate, NodeEstimate } from './estimate.js';
 import { recordedUse } from './history.js';
 import { readLedger, type LedgerLine } from './ledger.js';
 import { costOf, priceOf } from './price.js';
-import { countPromptTokens } from './prompt-tokens.js';
+import { countPromptTokens, type PromptText } from './prompt-tokens.js';
 import { TokenCounts } from './token-count.js';
 
 /** The answer's expected length when neither the node's history nor its provider's maxOutputTokens says. */
@@ -43,6 +44,8 @@ export interface ForecastOptions {
 export class Forecaster {
   private ledger: LedgerLine[] | undefined;
   private readonly counts: TokenCounts;
+  /** Each section read once, its hash taken once: spec and plan both hold the context bundle, megabytes long. */
+  private readonly texts = new Map<string, PromptText>();
 
   constructor(
     private readonly pipeline: LoadedPipeline,
@@ -72,10 +75,10 @@ export class Forecaster {
     const present = inputs.dependencyOutputs.filter((output) => existsSync(join(root, output.path)));
     const sections = promptSections(config, { inputFiles: inputs.inputFiles, dependencyOutputs: present });
     let instruction: string;
-    let texts: LaidOutSection[];
+    let texts: PromptText[];
     try {
       instruction = instructionText(config, root);
-      texts = readSections(sections, root);
+      texts = sections.map((section) => this.read(section));
     } catch (error) {
       // The run would fail the same way (a missing input, a link out of the project); the build says so then.
       if (error instanceof NodeFailure) return { unknown: `the prompt cannot be assembled: ${error.message}` };
@@ -87,6 +90,18 @@ export class Forecaster {
     const estimate: Estimate = { inputTokens, outputTokens, inputFrom: exact === undefined ? 'counted' : 'provider', outputFrom };
     if (inputs.upstreamWillRun || present.length < inputs.dependencyOutputs.length) estimate.approximate = true;
     return priced(estimate, config);
+  }
+
+  private read(section: PromptSection): PromptText {
+    const key = JSON.stringify([section.role, section.node, section.path]);
+    let text = this.texts.get(key);
+    if (!text) {
+      const [{ label, content }] = readSections([section], this.pipeline.root) as [{ label: string; content: string }];
+      let hash: ContentHash | undefined;
+      text = { label, content, hash: () => (hash ??= hashBytes(content)) };
+      this.texts.set(key, text);
+    }
+    return text;
   }
 
   /** An agent's prompt is the start of a conversation of unknown length: only its recorded runs tell. */

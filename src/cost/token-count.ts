@@ -66,8 +66,8 @@ export class TokenCounts {
     return new TokenCounts(stateDir, file, file === undefined ? {} : readCounts(file));
   }
 
-  async count(text: string): Promise<number> {
-    const key = hashBytes(text);
+  /** `key`: the text's content hash, when the caller has it already. */
+  async count(text: string, key: string = hashBytes(text)): Promise<number> {
     const known = this.counts.get(key);
     if (known !== undefined) return known;
     const counted = (await loadTokenizer(this.stateDir))(text);
