@@ -10,7 +10,7 @@ import { RankTable, SLOT_COUNT, type Ranks } from '../src/cost/rank-table.js';
 import { loadRankTable } from '../src/cost/rank-table-file.js';
 import { hashBytes } from '../src/util/hash.js';
 import { readSealed, writeSealed } from './helpers/sealed.js';
-import { cleanupProjects, createProject, jsonEvents } from './helpers/project.js';
+import { cleanupProjects, createProject, jsonEvents, type TestProject } from './helpers/project.js';
 
 const plain = { disallowedSpecial: new Set<string>() };
 
@@ -163,28 +163,48 @@ describe('the rank table kept in .spx', () => {
   });
 
   it('keeps a forecast exact when the table in a project was forged', async () => {
-    const p = createProject(
-      { 'USER-SPEC.md': '# Request\n\nSay hello to the world, and to the whole world.\n' },
-      `version: 1
+    const p = specProject();
+    const counted = await specInputTokens(p);
+    const spxDir = path.join(p.dir, '.spx');
+    const original = readFileSync(files(spxDir).bin);
+    writeFileSync(files(spxDir).bin, forged(spxDir, ' world'));
+    rmSync(path.join(spxDir, 'token-counts.json'));
+    expect(await specInputTokens(p)).toBe(counted);
+    expect(readFileSync(files(spxDir).bin).equals(original)).toBe(true);
+  });
+});
+
+describe('the token counts kept in .spx', () => {
+  it('believes only counts this account sealed: planted ones could fit a build into a budget', async () => {
+    const p = specProject();
+    const counted = await specInputTokens(p);
+    const file = path.join(p.dir, '.spx', 'token-counts.json');
+    const kept = readSealed<{ encoding: string; counts: Record<string, number> }>(file);
+    const planted = { ...kept, counts: Object.fromEntries(Object.keys(kept.counts).map((key) => [key, 1])) };
+    writeFileSync(file, JSON.stringify(planted));
+    expect(await specInputTokens(p)).toBe(counted);
+    // Sealed by this account, the same counts are believed.
+    writeSealed(file, planted);
+    expect(await specInputTokens(p)).toBe(Object.keys(kept.counts).length);
+  });
+});
+
+function specProject(): TestProject {
+  return createProject(
+    { 'USER-SPEC.md': '# Request\n\nSay hello to the world, and to the whole world.\n' },
+    `version: 1
 providers:
   gemini: { type: gemini, model: gemini-test, baseUrl: "http://127.0.0.1:9", retries: 0 }
 defaults: { provider: gemini }
 nodes:
   spec: { kind: spec, inputs: [USER-SPEC.md], output: AI-SPEC.md }
 `,
-    );
-    const inputTokens = async () => {
-      const result = await p.spx(['build', '--dry-run', '--json']);
-      expect(result.code, result.stderr).toBe(0);
-      const stale = jsonEvents(result.stdout).find((event) => event.type === 'stale' && event.node === 'spec') as unknown as { estimate: { inputTokens: number } };
-      return stale.estimate.inputTokens;
-    };
-    const counted = await inputTokens();
-    const spxDir = path.join(p.dir, '.spx');
-    const original = readFileSync(files(spxDir).bin);
-    writeFileSync(files(spxDir).bin, forged(spxDir, ' world'));
-    rmSync(path.join(spxDir, 'token-counts.json'));
-    expect(await inputTokens()).toBe(counted);
-    expect(readFileSync(files(spxDir).bin).equals(original)).toBe(true);
-  });
-});
+  );
+}
+
+async function specInputTokens(p: TestProject): Promise<number> {
+  const result = await p.spx(['build', '--dry-run', '--json']);
+  expect(result.code, result.stderr).toBe(0);
+  const stale = jsonEvents(result.stdout).find((event) => event.type === 'stale' && event.node === 'spec') as unknown as { estimate: { inputTokens: number } };
+  return stale.estimate.inputTokens;
+}

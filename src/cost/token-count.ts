@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { hashBytes } from '../util/hash.js';
+import { seal, unsealJson } from '../util/sealed.js';
 
 /**
  * The encoding spx counts prompt tokens with, offline: gpt-tokenizer's
@@ -46,7 +47,8 @@ async function gptTokenizer(): Promise<CountFunction> {
 /**
  * Token counts of texts seen before, by content hash, kept in
  * `.spx/token-counts.json`: a forecast of an unchanged prompt neither
- * loads the tokenizer nor reads the text twice.
+ * loads the tokenizer nor reads the text twice. Sealed (util/sealed.ts):
+ * counts planted in `.spx/` could make a too-expensive build fit a budget.
  */
 export class TokenCounts {
   private readonly counts: Map<string, number>;
@@ -80,16 +82,19 @@ export class TokenCounts {
   save(): void {
     if (!this.file || !this.changed) return;
     const newest = [...this.counts].slice(-KEPT_COUNTS);
-    writeFileAtomic(this.file, JSON.stringify({ encoding: TOKEN_ENCODING, counts: Object.fromEntries(newest) }));
+    const sealed = seal(JSON.stringify({ encoding: TOKEN_ENCODING, counts: Object.fromEntries(newest) }));
+    if (sealed !== undefined) writeFileAtomic(this.file, sealed);
     this.changed = false;
   }
 }
 
-/** A damaged or foreign file is a cache miss, never an error: counting again is always possible. */
+/** A damaged, foreign or unsealed file is a cache miss, never an error: counting again is always possible. */
 function readCounts(file: string): Record<string, number> {
   if (!existsSync(file)) return {};
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { encoding?: unknown; counts?: unknown };
+    const opened = unsealJson(readFileSync(file, 'utf8'));
+    if ('problem' in opened) return {};
+    const parsed = opened.value as { encoding?: unknown; counts?: unknown };
     if (parsed.encoding !== TOKEN_ENCODING || typeof parsed.counts !== 'object' || parsed.counts === null) return {};
     return Object.fromEntries(Object.entries(parsed.counts).filter(([, n]) => typeof n === 'number'));
   } catch {
