@@ -23,12 +23,13 @@ interface Header {
 
 /**
  * The rank table of `encoding`, from `.spx/token-ranks-<encoding>.bin`
- * (the hash table, each token's length, then their bytes) when the sealed `.json` beside
- * it (see util/sealed.ts) says it was built from the installed
- * gpt-tokenizer and hashes as it did: a damaged, stale or forged table is
- * rebuilt from gpt-tokenizer's own tables (~0.5 s, once) and written anew.
- * No files without `stateDir`. A string says why gpt-tokenizer's
- * vocabulary cannot be such a table.
+ * (the hash table, each token's length, then their bytes) when the sealed
+ * `.json` beside it (see util/sealed.ts) says it was built from the
+ * installed gpt-tokenizer and hashes as it did: a damaged, stale or forged
+ * table is rebuilt from gpt-tokenizer's own tables (~0.5 s, about what
+ * loading them to count would cost) and written anew. No files without
+ * `stateDir`. A string says why gpt-tokenizer's vocabulary cannot be such
+ * a table.
  */
 export async function loadRankTable(encoding: 'o200k_base', stateDir: string | undefined): Promise<RankTable | string> {
   const files = stateDir === undefined ? undefined : { bin: join(stateDir, `token-ranks-${encoding}.bin`), json: join(stateDir, `token-ranks-${encoding}.json`) };
