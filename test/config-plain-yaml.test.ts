@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseInParts } from '../src/config/parse-in-parts.js';
 import { readPlainYaml } from '../src/config/read-plain-yaml.js';
 
 /** What yaml makes of a text, or undefined when it finds an error or a warning in it. */
@@ -67,6 +68,7 @@ const LEFT_TO_YAML = {
   'a byte-order mark': '\ufeffa: 1\n',
   'an empty file': '# nothing\n',
   'a space before the colon': 'a : 1\n',
+  'a flow list below the deepest level': Array.from({ length: 64 }, (_, i) => `${' '.repeat(i * 2)}k${i}:`).join('\n') + ' [x]\n',
   'nesting deeper than any pipeline': Array.from({ length: 70 }, (_, i) => `${' '.repeat(i * 2)}k${i}:`).join('\n') + ' 1\n',
 };
 
@@ -81,14 +83,28 @@ describe('the plain YAML reader', () => {
     expect(readPlainYaml(text)).toBeUndefined();
   });
 
-  it('reads a generated pipeline of 2,000 nodes as yaml does', () => {
+  /** A pipeline of `nodes` run nodes, `extra(i)` lines added to node i. */
+  function generated(nodes: number, extra: (i: number) => string[] = () => []): string {
     const lines = ['version: 1', 'vars:', '  out: out', 'nodes:'];
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < nodes; i++) {
       lines.push(`  n${i}:`, '    kind: run', `    command: echo ${i} > \${vars.out}/n${i}.txt`, `    inputs: [src/f${i % 100}.txt]`, `    outputs: ['\${vars.out}/n${i}.txt']`);
       if (i > 0) lines.push(`    needs: [n${i - 1}]`);
+      lines.push(...extra(i));
     }
-    const text = lines.join('\n') + '\n';
+    return lines.join('\n') + '\n';
+  }
+
+  it('reads a generated pipeline of 2,000 nodes as yaml does', () => {
+    const text = generated(2000);
     expect(readPlainYaml(text)).toStrictEqual(yamlData(text));
+  });
+
+  it('reads a large file in parts, as yaml does, when one node is written in YAML it leaves to yaml', () => {
+    const text = generated(3000, (i) => (i === 1234 ? ['    description: >-', '      folded', '      text'] : []));
+    expect(readPlainYaml(text)).toBeUndefined();
+    const expected = yamlData(text) as { nodes: Record<string, { description?: string }> };
+    expect(expected.nodes['n1234']!.description).toBe('folded text');
+    expect(parseInParts(text, () => true)?.data).toStrictEqual(expected);
   });
 
   it('reads every pipeline spx ships, and its examples, as yaml does, or leaves them to it', () => {

@@ -13,10 +13,10 @@
  * schema (test/config-plain-yaml.test.ts compares them). Positions are not
  * kept: a caller with an error to locate parses with yaml then.
  */
-export function readPlainYaml(text: string): Record<string, unknown> | undefined {
+export function readPlainYaml(text: string, depth = 1): Record<string, unknown> | undefined {
   if (UNREAD_CHARACTERS.test(text)) return undefined;
   try {
-    return new PlainReader(text).document();
+    return new PlainReader(text).document(depth);
   } catch (error) {
     if (error === GIVE_UP) return undefined;
     throw error;
@@ -53,10 +53,11 @@ class PlainReader {
     this.indents = this.lines.map((line) => line.length - line.trimStart().length);
   }
 
-  document(): Record<string, unknown> {
+  /** `depth`: how deep the text's top mapping lies in the file (a part of one, parse-in-parts.ts). */
+  document(depth: number): Record<string, unknown> {
     const first = this.nextEntry(0);
     if (first === undefined || this.isItem(first)) giveUp();
-    const data = this.mapping(this.indents[first]!, 1);
+    const data = this.mapping(this.indents[first]!, depth);
     if (this.nextEntry(this.at) !== undefined) giveUp();
     return data;
   }
@@ -104,6 +105,8 @@ class PlainReader {
     if (text === '' || text.startsWith('#')) return this.nested(indent, depth, inMapping);
     const literal = LITERAL_HEADER.exec(text);
     if (literal) return this.literal(indent, literal[1] === '-');
+    // A flow list or `{}` is a collection one level below this one.
+    if ((text.startsWith('[') || text.startsWith('{')) && depth + 1 > MAX_DEPTH) giveUp();
     const { value, end } = scalarOrFlow(text, false);
     if (text.slice(end).trim() !== '' && !/^ +#/.test(text.slice(end))) giveUp();
     // A deeper line would continue the value (or be an error): yaml's to read.
