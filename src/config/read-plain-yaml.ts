@@ -24,7 +24,6 @@ export function readPlainYaml(text: string, depth = 1): Record<string, unknown> 
 }
 
 /** Tabs, carriage returns, control characters, byte-order marks and the line breaks only some YAML readers honour. */
-// eslint-disable-next-line no-control-regex
 const UNREAD_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
 /** Thrown, and caught only in readPlainYaml, to hand the text to yaml. */
 const GIVE_UP = Symbol('not plain YAML');
