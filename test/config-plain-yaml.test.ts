@@ -66,6 +66,8 @@ const LEFT_TO_YAML = {
   'a deeper line after a value': 'a: x\n  b: y\n',
   'a key out of line': 'a:\n  b: 1\n c: 2\n',
   'a byte-order mark': '\ufeffa: 1\n',
+  'a no-break space, which YAML keeps and JavaScript trims': 'a: x\u00a0\n',
+  'an ideographic space before a key': '\u3000a: 1\n',
   'an empty file': '# nothing\n',
   'a space before the colon': 'a : 1\n',
   'a flow list below the deepest level': Array.from({ length: 64 }, (_, i) => `${' '.repeat(i * 2)}k${i}:`).join('\n') + ' [x]\n',
@@ -131,7 +133,7 @@ describe('the plain YAML reader', () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % below;
     };
-    const pieces = [' ', '  ', ':', ': ', '#', ' #', '-', '- ', "'", '"', '[', ']', ',', '{', '}', '|', '|-', '\n', '\n  ', '\\', '~', '1', '.', 'x', 'true', '?', '&a', '*a', '!', '%', '@', '`', '<<', '0x1', '.inf', "''", '>', '|+', '\n- ', '\n\n', '   ', '-1', '-x'];
+    const pieces = [' ', '  ', ':', ': ', '#', ' #', '-', '- ', "'", '"', '[', ']', ',', '{', '}', '|', '|-', '\n', '\n  ', '\\', '~', '1', '.', 'x', 'true', '?', '&a', '*a', '!', '%', '@', '`', '<<', '0x1', '.inf', "''", '>', '|+', '\n- ', '\n\n', '   ', '-1', '-x', '\u00a0', '\u3000'];
     const texts = Object.values(READ);
     let checked = 0;
     for (let round = 0; round < 4000; round++) {

@@ -23,8 +23,13 @@ export function readPlainYaml(text: string, depth = 1): Record<string, unknown> 
   }
 }
 
-/** Tabs, carriage returns, control characters, byte-order marks and the line breaks only some YAML readers honour. */
-const UNREAD_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/;
+/**
+ * Tabs, carriage returns, control characters, byte-order marks, the line
+ * breaks only some YAML readers honour, and the spaces JavaScript trims but
+ * YAML keeps (no-break and the like): with these gone, trimming here trims
+ * what YAML does.
+ */
+const UNREAD_CHARACTERS = /[\u0000-\u0009\u000b-\u001f\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 /** Thrown, and caught only in readPlainYaml, to hand the text to yaml. */
 const GIVE_UP = Symbol('not plain YAML');
 /** As the whole-file check allows (parse-yaml.ts): deeper files go to yaml, which reports them. */
