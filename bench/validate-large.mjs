@@ -8,7 +8,7 @@
 //   dry run (cold)  `spx build --dry-run`, no config cache: the same load, then
 //                   every node's fingerprint and why it would run
 //   dry run (warm)  the same again, the config served from .spx/
-// The target (issue 11): validating and loading under 5 s and 300 MB. CPU
+// The goals (issue 16): validate under 5 s and 300 MB, the warm dry run under 2 s. CPU
 // time (user + system) is printed beside wall time: on a busy machine it is
 // the figure that says what spx costs.
 //

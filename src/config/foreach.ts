@@ -26,13 +26,32 @@ export function fillPlaceholders(text: string, values: Readonly<Record<string, s
   return text.replace(PLACEHOLDER, (match, name: string) => values[name] ?? match);
 }
 
-/** Every string of a node's value that instances fill in, with where it is written. */
-function* substitutedStrings(value: unknown, at: YamlPath): Generator<{ text: string; at: YamlPath }> {
-  if (typeof value === 'string') yield { text: value, at };
-  else if (Array.isArray(value)) for (const [index, item] of value.entries()) yield* substitutedStrings(item, [...at, index]);
-  else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) if (!NOT_SUBSTITUTED.has(key)) yield* substitutedStrings(item, [...at, key]);
+/** Whether a text holds a placeholder: PLACEHOLDER without its state (`g`). */
+const HAS_PLACEHOLDER = new RegExp(PLACEHOLDER.source);
+
+/**
+ * Every string of a node's value that instances fill in and that holds a
+ * placeholder, with where it is written. The path is built for those only:
+ * this runs over every string of every node.
+ */
+function placeholderStrings(value: unknown, path: (string | number)[], found: { text: string; at: YamlPath }[] = []): { text: string; at: YamlPath }[] {
+  if (typeof value === 'string') {
+    if (HAS_PLACEHOLDER.test(value)) found.push({ text: value, at: [...path] });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      path.push(index);
+      placeholderStrings(item, path, found);
+      path.pop();
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (NOT_SUBSTITUTED.has(key)) continue;
+      path.push(key);
+      placeholderStrings(item, path, found);
+      path.pop();
+    }
   }
+  return found;
 }
 
 /** A copy of the node with every placeholder filled in. */
@@ -58,7 +77,7 @@ export function checkForeach(rawNodes: Readonly<Record<string, unknown>>, config
       const problem = patternProblem(pattern);
       if (problem) errors.push(new UserError(`foreach of node "${name}" ${problem}`, locator.value(at('foreach'))));
     }
-    for (const { text, at: where } of substitutedStrings(rawNodes[name], at())) {
+    for (const { text, at: where } of placeholderStrings(rawNodes[name], ['nodes', name])) {
       for (const placeholder of placeholdersIn(text)) {
         if (pattern === undefined) {
           errors.push(new UserError(`{${placeholder}} in ${formatPath(where)}, but node "${name}" has no foreach to give it a value (add foreach: PATTERN, or write \${…} for a shell variable)`, locator.value(where)));

@@ -1,4 +1,5 @@
-import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { isMap, parseDocument, type Document } from 'yaml';
+import { readPlainYaml } from './read-plain-yaml.js';
 
 /** Below this size a pipeline file is parsed whole: splitting would gain nothing. */
 const WHOLE_BELOW = 256 * 1024;
@@ -9,8 +10,11 @@ const NODES_PER_PART = 500;
  * yaml holds the syntax tree and then the Document of a whole file at once:
  * for a pipeline of 20,000 nodes some 300 MB, and seconds of garbage
  * collection. A large file whose `nodes:` is a block mapping is read here in
- * parts of a few hundred nodes, each parsed, checked by `isClean` (given the
- * nesting depth of its top collection) and turned into plain data at once.
+ * parts of a few hundred nodes, each read plainly where it is written so
+ * (read-plain-yaml.ts), else parsed by yaml, checked by `isClean` (given the
+ * nesting depth of its top collection) and turned into plain data at once:
+ * a node written in YAML the plain reader leaves to yaml costs its part, not
+ * the file.
  *
  * Positions are not kept: the caller parses the file whole when it has an
  * error to locate. Returns undefined, for the caller to parse the file whole
@@ -25,25 +29,19 @@ export function parseInParts(text: string, isClean: (doc: Document, depth: numbe
   if (!layout) return undefined;
   const { starts, end } = layout;
 
-  const head = parsePart(text.slice(0, starts[0]), 1, isClean);
-  if (!isMap(head?.contents)) return undefined;
-  const nodesPair = head.contents.items.at(-1);
-  if (!nodesPair || !isScalar(nodesPair.key) || nodesPair.key.value !== 'nodes' || !isEmpty(nodesPair.value)) return undefined;
-  const tail = parsePart(text.slice(end), 1, isClean);
-  if (!tail || !(isMap(tail.contents) || tail.contents === null)) return undefined;
-  const data = toData(head);
-  const after = tail.contents === null ? {} : toData(tail);
-  if (!data || !after) return undefined;
+  // The head ends with the line `nodes:` (see nodeBoundaries): its last key, empty.
+  const data = readPart(text.slice(0, starts[0]), 1, isClean);
+  if (!data || !Object.hasOwn(data, 'nodes') || data['nodes'] !== null) return undefined;
+  const after = end === text.length ? {} : readPart(text.slice(end), 1, isClean);
+  if (!after) return undefined;
   if (Object.keys(after).some((key) => Object.hasOwn(data, key))) return undefined;
 
   // As yaml makes mappings: plain objects, each key an own property (`__proto__` too).
   const nodes: Record<string, unknown> = {};
   for (let first = 0; first < starts.length; first += NODES_PER_PART) {
     const last = Math.min(first + NODES_PER_PART, starts.length);
-    const part = parsePart(text.slice(starts[first], last < starts.length ? starts[last] : end), 2, isClean);
-    if (!isMap(part?.contents) || part.contents.items.length !== last - first) return undefined;
-    const entries = toData(part);
-    if (!entries) return undefined;
+    const entries = readPart(text.slice(starts[first], last < starts.length ? starts[last] : end), 2, isClean);
+    if (!entries || Object.keys(entries).length !== last - first) return undefined;
     for (const [name, node] of Object.entries(entries)) {
       if (Object.hasOwn(nodes, name)) return undefined;
       Object.defineProperty(nodes, name, { value: node, writable: true, enumerable: true, configurable: true });
@@ -54,9 +52,16 @@ export function parseInParts(text: string, isClean: (doc: Document, depth: numbe
   return { data };
 }
 
-function parsePart(text: string, depth: number, isClean: (doc: Document, depth: number) => boolean): Document | undefined {
+/**
+ * A part's mapping as data: read plainly where it is written so (most
+ * parts of most files), else by yaml; undefined when yaml finds it unclean
+ * or it is no mapping.
+ */
+function readPart(text: string, depth: number, isClean: (doc: Document, depth: number) => boolean): Record<string, unknown> | undefined {
+  const plain = readPlainYaml(text, depth);
+  if (plain) return plain;
   const doc = parseDocument(text, { uniqueKeys: false });
-  return doc.warnings.length === 0 && isClean(doc, depth) ? doc : undefined;
+  return doc.warnings.length === 0 && isClean(doc, depth) && isMap(doc.contents) ? toData(doc) : undefined;
 }
 
 /** A part's data; undefined for an alias to another part's anchor (or an alias bomb: the whole parse says which). */
@@ -66,10 +71,6 @@ function toData(doc: Document): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isEmpty(value: unknown): boolean {
-  return value === null || (isScalar(value) && value.value === null);
 }
 
 /**

@@ -2,6 +2,7 @@ import { isCollection, isPair, isScalar, LineCounter, parseDocument, visit, type
 import { UserError, UserErrors, type SourceLocation } from '../util/errors.js';
 import { createLocator } from './locate.js';
 import { parseInParts } from './parse-in-parts.js';
+import { readPlainYaml } from './read-plain-yaml.js';
 import type { Locator } from './yaml-path.js';
 
 export interface ParsedYaml {
@@ -14,12 +15,12 @@ export interface ParsedYaml {
  * into the file. Syntax errors and duplicate keys are all reported at once.
  */
 export function parseYaml(text: string, file: string): ParsedYaml {
-  const inParts = parseInParts(text, (doc, depth) => doc.errors.length === 0 && checkStructure(doc, () => ({ file, line: 1, column: 1 }), depth).length === 0);
-  if (!inParts) return parseWhole(text, file);
+  const plain = readPlainYaml(text) ?? parseInParts(text, (doc, depth) => doc.errors.length === 0 && checkStructure(doc, () => ({ file, line: 1, column: 1 }), depth).length === 0)?.data;
+  if (plain === undefined) return parseWhole(text, file);
   // Positions are wanted only for errors: the file is parsed whole again then, keeping them.
   let whole: Locator | undefined;
   const locator = (): Locator => (whole ??= parseWhole(text, file).locator);
-  return { data: inParts.data, locator: { value: (path) => locator().value(path), key: (path) => locator().key(path) } };
+  return { data: plain, locator: { value: (path) => locator().value(path), key: (path) => locator().key(path) } };
 }
 
 function parseWhole(text: string, file: string): ParsedYaml {
