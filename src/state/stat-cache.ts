@@ -6,6 +6,7 @@ import { noteRebuilt } from '../util/note.js';
 import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import { withoutPrototype } from '../util/name-table.js';
+import type { Witness } from '../files/witness.js';
 
 /** 2: sealed (see sealed.ts). */
 const FORMAT = 2;
@@ -34,6 +35,8 @@ export class StatCache {
   private readonly entries: Record<string, Entry>;
   private readonly trustedBefore: number;
   private dirty = false;
+  /** Hears every file this cache answers for (a build that may leave a fresh snapshot). */
+  witness: Witness | undefined;
 
   private constructor(
     private readonly root: string,
@@ -73,6 +76,7 @@ export class StatCache {
     // runs for every input of every node on every build.
     const absolute = relativePath.startsWith('/') ? relativePath : `${this.root}/${relativePath}`;
     const stats = statSync(absolute, { throwIfNoEntry: false });
+    this.witness?.sawFile(relativePath, stats);
     if (!stats?.isFile()) return undefined;
     const known = Object.hasOwn(this.entries, relativePath) ? this.entries[relativePath] : undefined;
     if (known && this.matches(known, stats) && stats.mtimeMs < this.trustedBefore && stats.ctimeMs < this.trustedBefore) {
