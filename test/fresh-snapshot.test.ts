@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -102,6 +102,21 @@ describe('a build with nothing to do replays the last verdict', () => {
     const verbose = await project.spx(['build', '-o', 'plain', '-v']);
     expect(verbose.stdout).toContain('gen');
     expect(verbose.stdout).toContain('copy');
+  });
+
+  it.skipIf(!straceWorks)('after touch, reads the touched files to compare them, runs nothing, and is back to stats only next time', async () => {
+    const project = await withSnapshot();
+    const later = new Date(Date.now() - 60_000);
+    // Touched into the past: old enough for the new stats to be trusted at once.
+    for (const file of ['src/a.txt', 'src/b.txt', 'lib/deep/name.txt']) utimesSync(project.path(file), later, later);
+    const touched = openedBy(project);
+    expect(touched.stdout).toMatch(/^spx: 0 ran, 2 fresh \(/);
+    expect(touched.opened.filter((line) => line.includes(`${project.dir}/spx.lock"`))).toEqual([]);
+    expect(touched.opened.filter((line) => line.includes(`${project.dir}/src/a.txt"`))).toHaveLength(1);
+    const again = openedBy(project);
+    expect(again.stdout).toMatch(/^spx: 0 ran, 2 fresh \(/);
+    expect(again.opened.filter((line) => line.includes(`${project.dir}/src/a.txt"`))).toEqual([]);
+    expect(project.takeRuns()).toEqual([]);
   });
 
   it('is kept per command line: other targets, another pipeline file or provider are judged afresh', async () => {

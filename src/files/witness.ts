@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import type { ContentHash } from '../util/hash.js';
 
 /** A file as the build saw it: [size, mtimeMs, ctimeMs, inode]. */
 export type FileStamp = [size: number, mtimeMs: number, ctimeMs: number, ino: number];
@@ -18,6 +19,8 @@ export type DirectoryStamp = [mtimeMs: number, ctimeMs: number, ino: number];
  */
 export class Witness {
   readonly files = new Map<string, FileStamp>();
+  /** The content hashes of the files the stat cache answered for (not of spx.yaml or spx.lock). */
+  readonly hashes = new Map<string, ContentHash>();
   readonly directories = new Map<string, DirectoryStamp>();
   /** Paths whose absence mattered (a journal no killed build left behind). */
   readonly absent = new Set<string>();
@@ -25,12 +28,13 @@ export class Witness {
   doubt: string | undefined;
 
   /** A path relative to the project root (or absolute) and what stat said; anything but a regular file casts doubt. */
-  sawFile(path: string, stats: Stats | undefined): void {
+  sawFile(path: string, stats: Stats | undefined, hash?: ContentHash): void {
     if (!stats?.isFile()) {
       this.cannotVouch(`${path} is not a regular file`);
       return;
     }
     this.files.set(path, [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino]);
+    if (hash !== undefined) this.hashes.set(path, hash);
   }
 
   /** A directory (root-relative, '' for the root) whose listing was used; a missing one casts doubt. */

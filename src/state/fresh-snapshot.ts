@@ -3,14 +3,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashEnv } from '../fingerprint/env.js';
 import type { DirectoryStamp, FileStamp, Witness } from '../files/witness.js';
-import type { ContentHash } from '../util/hash.js';
+import { hashBytes, type ContentHash } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 
 const FILE = 'fresh.json';
-/** 2: stamps packed. */
-const FORMAT = 2;
+/** 3: stamps packed, with content hashes. */
+const FORMAT = 3;
+const HASH_BYTES = 32;
 
 /**
  * How much older than the build a file or directory must be for the
@@ -52,6 +53,8 @@ interface SnapshotFile extends FreshVerdict {
    */
   files: string[];
   fileStamps: string;
+  /** Each file's content hash (32 bytes; zeros where unknown), packed the same way: a touched file is read and compared. */
+  fileHashes: string;
   directories: string[];
   directoryStamps: string;
   absent: string[];
@@ -69,14 +72,21 @@ interface SnapshotFile extends FreshVerdict {
  * nothing to do).
  *
  * Stats are taken with lstat, so a file or directory replaced by a symlink
- * (which `stat` would follow to the same inode) is a difference. The file
- * is sealed like the other caches: a forged one is not believed.
+ * (which `stat` would follow to the same inode) is a difference. A file
+ * whose stats changed but whose content did not (`touch`, a checkout that
+ * rewrote it alike) is read and compared, as the full build would; a
+ * directory that changed is not listed again: the full build does that.
+ * The file is sealed like the other caches: a forged one is not believed.
  */
 export function writeFreshSnapshot(root: string, stateDir: string, witness: Witness, verdict: FreshVerdict, verdictFor: VerdictFor, buildStartedAt: number): void {
   forgetFreshSnapshot(stateDir);
   if (witness.doubt !== undefined) return;
   const snapshot = snapshotOf(root, witness, verdict, verdictFor, buildStartedAt - RACY_MS);
-  const sealed = snapshot && seal(JSON.stringify(snapshot));
+  if (snapshot) save(stateDir, snapshot);
+}
+
+function save(stateDir: string, snapshot: SnapshotFile): void {
+  const sealed = seal(JSON.stringify(snapshot));
   if (!sealed) return;
   try {
     writeFileAtomic(join(stateDir, FILE), sealed);
@@ -92,9 +102,11 @@ export function forgetFreshSnapshot(stateDir: string): void {
 
 /**
  * The verdict of the last build of this command, if everything it rested on
- * is as it was; otherwise undefined.
+ * is as it was; otherwise undefined. Files found touched but unchanged get
+ * their new stats recorded, so that the next build need not read them again.
  */
 export function freshVerdict(root: string, stateDir: string, command: string, env: NodeJS.ProcessEnv): FreshVerdict | undefined {
+  const trustedBefore = Date.now() - RACY_MS;
   let text: string;
   try {
     text = readFileSync(join(stateDir, FILE), 'utf8');
@@ -108,9 +120,10 @@ export function freshVerdict(root: string, stateDir: string, command: string, en
   if (!sameFile(fileURLToPath(import.meta.url), snapshot.spx)) return undefined;
   const envNow = hashEnv(snapshot.envNames, snapshot.envByValue, env);
   if (snapshot.envNames.some((name) => envNow[name] !== snapshot.env[name])) return undefined;
-  if (!allSame(root, snapshot.files, snapshot.fileStamps, 4)) return undefined;
-  if (!allSame(root, snapshot.directories, snapshot.directoryStamps, 3)) return undefined;
+  const files = checkFiles(root, snapshot, trustedBefore);
+  if (files === 'changed' || !sameDirectories(root, snapshot)) return undefined;
   for (const path of snapshot.absent) if (lstatSync(absolute(root, path), { throwIfNoEntry: false })) return undefined;
+  if (files === 'restamped') save(stateDir, snapshot);
   return { nodes: snapshot.nodes, dependencies: snapshot.dependencies, fresh: snapshot.fresh };
 }
 
@@ -148,7 +161,13 @@ function snapshotOf(root: string, witness: Witness, verdict: FreshVerdict, verdi
   const env = hashEnv(verdictFor.envNames, verdictFor.envByValue, process.env);
   const [files, fileStamps] = packed(witness.files);
   const [listed, directoryStamps] = packed(directories);
-  return { format: FORMAT, spx, ...verdictFor, env, ...verdict, files, fileStamps, directories: listed, directoryStamps, absent: [...witness.absent] };
+  const hashes = Buffer.alloc(files.length * HASH_BYTES);
+  files.forEach((path, index) => {
+    const hash = witness.hashes.get(path);
+    if (hash !== undefined) hashes.write(hash, index * HASH_BYTES, 'hex');
+  });
+  const fileHashes = hashes.toString('base64');
+  return { format: FORMAT, spx, ...verdictFor, env, ...verdict, files, fileStamps, fileHashes, directories: listed, directoryStamps, absent: [...witness.absent] };
 }
 
 /** The paths, and their stamps packed. */
@@ -160,20 +179,53 @@ function packed(stamps: ReadonlyMap<string, readonly number[]>): [string[], stri
   return [paths, Buffer.from(numbers.buffer).toString('base64')];
 }
 
-/** Whether every packed path is still a file (width 4) or directory (width 3) with its stamp. */
-function allSame(root: string, names: string[], stamps: string, width: 3 | 4): boolean {
-  const bytes = Buffer.from(stamps, 'base64');
-  if (bytes.length !== names.length * width * 8) return false;
-  const numbers = new Float64Array(names.length * width);
-  bytes.copy(Buffer.from(numbers.buffer));
-  for (let index = 0; index < names.length; index++) {
-    const stats = lstatSync(absolute(root, names[index]!), { throwIfNoEntry: false });
-    // A file's stamp is [size, mtime, ctime, inode], a directory's [mtime, ctime, inode].
-    const at = (index + 1) * width - 3;
-    if (stats === undefined || !(width === 4 ? stats.isFile() && stats.size === numbers[at - 1] : stats.isDirectory())) return false;
-    if (stats.mtimeMs !== numbers[at] || stats.ctimeMs !== numbers[at + 1] || stats.ino !== numbers[at + 2]) return false;
+/**
+ * 'same' when every file has its stamp; 'restamped' when some were only
+ * touched (same content, read to tell) and their new stamps, old enough to
+ * trust, are now in `snapshot`; 'changed' otherwise.
+ */
+function checkFiles(root: string, snapshot: SnapshotFile, trustedBefore: number): 'same' | 'restamped' | 'changed' {
+  const stamps = unpacked(snapshot.fileStamps, snapshot.files.length * 4);
+  if (stamps === undefined) return 'changed';
+  let hashes: Buffer | undefined;
+  let restamped = 0;
+  let recent = false;
+  for (let index = 0, at = 0; index < snapshot.files.length; index++, at += 4) {
+    const path = absolute(root, snapshot.files[index]!);
+    const stats = lstatSync(path, { throwIfNoEntry: false });
+    if (!stats?.isFile()) return 'changed';
+    if (stats.size === stamps[at] && stats.mtimeMs === stamps[at + 1] && stats.ctimeMs === stamps[at + 2] && stats.ino === stamps[at + 3]) continue;
+    hashes ??= Buffer.from(snapshot.fileHashes, 'base64');
+    const recorded = hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
+    if (recorded.length !== HASH_BYTES || recorded.every((byte) => byte === 0)) return 'changed';
+    if (hashBytes(readFileSync(path)) !== recorded.toString('hex')) return 'changed';
+    stamps.set([stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino], at);
+    restamped++;
+    // Changed so lately that it could change again with these stats: read it again next time.
+    recent ||= stats.mtimeMs >= trustedBefore || stats.ctimeMs >= trustedBefore;
+  }
+  if (restamped === 0 || recent) return 'same';
+  snapshot.fileStamps = Buffer.from(stamps.buffer).toString('base64');
+  return 'restamped';
+}
+
+function sameDirectories(root: string, snapshot: SnapshotFile): boolean {
+  const stamps = unpacked(snapshot.directoryStamps, snapshot.directories.length * 3);
+  if (stamps === undefined) return false;
+  for (let index = 0, at = 0; index < snapshot.directories.length; index++, at += 3) {
+    const stats = lstatSync(absolute(root, snapshot.directories[index]!), { throwIfNoEntry: false });
+    if (!stats?.isDirectory() || stats.mtimeMs !== stamps[at] || stats.ctimeMs !== stamps[at + 1] || stats.ino !== stamps[at + 2]) return false;
   }
   return true;
+}
+
+/** `count` float64s from base64, or undefined when there are not exactly that many. */
+function unpacked(base64: string, count: number): Float64Array | undefined {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length !== count * 8) return undefined;
+  const numbers = new Float64Array(count);
+  bytes.copy(Buffer.from(numbers.buffer));
+  return numbers;
 }
 
 function absolute(root: string, path: string): string {
