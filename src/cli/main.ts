@@ -85,6 +85,11 @@ async function main(argv: string[]): Promise<number> {
     const names = Object.keys(COMMANDS);
     throw new UserError(`unknown command "${name}"${didYouMean(name, names)}; commands: ${names.join(', ')} (see spx --help)`);
   }
+  if (name === 'build') {
+    // Most builds find nothing to do; saying so needs none of the build's code.
+    const fresh = await (await import('./fresh-build.js')).buildIfStillFresh(args);
+    if (fresh !== undefined) return fresh;
+  }
   return (await command.load()).run(args);
 }
 

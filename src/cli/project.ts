@@ -1,7 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoadedPipeline } from '../config/types.js';
 import { findPipelineFile, PIPELINE_FILE } from '../config/find-pipeline.js';
-import { loadPipeline } from '../config/load.js';
 
 export interface ProjectOptions {
   /** `-C DIR`: run as if started in DIR. */
@@ -39,6 +38,8 @@ export async function openProject(options: ProjectOptions): Promise<Project> {
   const file = projectFile(options);
   const root = resolve(file, '..');
   const stateDir = join(root, '.spx');
+  // Loaded here, not above: a build that finds nothing changed (fresh-build.ts) needs the file's name only.
+  const { loadPipeline } = await import('../config/load.js');
   const pipeline = await loadPipeline(file, { root, stateDir, ...(options.expand === false ? { expand: false } : {}), ...(options.cache === false ? { cache: false } : {}) });
   return { pipeline, stateDir };
 }

@@ -1,6 +1,7 @@
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { decodeName, displayName } from './file-name.js';
+import type { Witness } from './witness.js';
 
 /** Directories never searched by a glob: spx's own state and git's. */
 const NEVER_SEARCHED = new Set(['.git', '.spx']);
@@ -60,7 +61,10 @@ export class DirectoryListings {
   /** Bumped whenever something may have written files: every listing must be checked again before use. */
   private pass = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly witness?: Witness,
+  ) {}
 
   /** Every file below `base`; a base that does not exist walks nothing. */
   tree(base: string): Tree {
@@ -98,6 +102,7 @@ export class DirectoryListings {
     const listedAt = Date.now();
     const absolute = directory === '' ? this.root : join(this.root, directory);
     const stats = statSync(absolute, { throwIfNoEntry: false });
+    this.witness?.sawDirectory(directory, stats?.isDirectory() ? [stats.mtimeMs, stats.ctimeMs, stats.ino] : undefined);
     if (known !== undefined && stats !== undefined && this.unchanged(known, stats)) {
       known.checkedIn = this.pass;
       return known;

@@ -6,6 +6,7 @@ import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import { withoutPrototype } from '../util/name-table.js';
 import type { StampedDirectory } from './directory-listings.js';
+import type { Witness } from './witness.js';
 
 /** 2: sealed (see sealed.ts), and a walked directory is stamped with its ctime and inode too, not its mtime alone. */
 const FORMAT = 2;
@@ -47,6 +48,8 @@ interface GlobCacheFile {
 export class GlobCache {
   private readonly stamps = new Map<string, Stamp | undefined>();
   private dirty = false;
+  /** Hears every directory whose stamp vouched for an expansion. */
+  witness: Witness | undefined;
 
   private constructor(
     private readonly root: string,
@@ -120,6 +123,7 @@ export class GlobCache {
     const stats = statSync(dir === '' ? this.root : `${this.root}/${dir}`, { throwIfNoEntry: false });
     const stamp: Stamp | undefined = stats?.isDirectory() ? [stats.mtimeMs, stats.ctimeMs, stats.ino] : undefined;
     this.stamps.set(dir, stamp);
+    this.witness?.sawDirectory(dir, stamp);
     return stamp;
   }
 }

@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
 import { DirectoryListings, type Tree, type Unaddressable } from './directory-listings.js';
 import { GlobCache } from './glob-cache.js';
+import type { Witness } from './witness.js';
 
 /** Compiled matchers by their globs: 1,000 nodes often share a pattern, and compiling one costs more than matching. */
 const matchers = new Map<string, (path: string) => boolean>();
@@ -67,8 +68,11 @@ export class InputResolver {
     private readonly root: string,
     /** Remembers expansions across builds; by default only within this one. */
     private readonly globCache: GlobCache = GlobCache.load(root, undefined),
+    /** Hears every directory listing and file a build's judgement rests on (fresh-snapshot.ts). */
+    readonly witness?: Witness,
   ) {
-    this.listings = new DirectoryListings(root);
+    this.listings = new DirectoryListings(root, witness);
+    globCache.witness = witness;
   }
 
   /**

@@ -19,6 +19,8 @@ export interface OutputFile {
  * output is every file below it, sorted.
  */
 export function outputFiles(statCache: StatCache, root: string, declared: string): OutputFile[] | undefined {
+  // A directory output is walked whole, not through listings a witness hears of.
+  if (isDirectoryOutput(declared)) statCache.witness?.cannotVouch(`${declared} is a directory output`);
   const paths = isDirectoryOutput(declared) ? listFilesBelow(root, declared.slice(0, -1)) : [declared];
   if (paths === undefined) return undefined;
   const files: OutputFile[] = [];

@@ -2,6 +2,7 @@ import type { Cache } from '../cache/cache.js';
 import type { ForecastOptions } from '../cost/forecast.js';
 import type { Spend } from '../cost/spend.js';
 import type { Budget } from '../config/types.js';
+import type { Witness } from '../files/witness.js';
 import type { Evaluation } from './evaluate.js';
 import type { EventSink } from './events.js';
 import type { NodeOutcome } from './node-runner.js';
@@ -35,6 +36,8 @@ export interface BuildOptions {
   forecast?: ForecastOptions;
   /** Once the calls' spend (shared by the builds of one command) crosses these limits, no further model node starts. */
   budget?: { limits: Budget; spent: Spend };
+  /** Hears every file and directory listing the build's judgement rests on (a build that may leave a fresh snapshot). */
+  witness?: Witness;
 }
 
 /**

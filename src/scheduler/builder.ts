@@ -26,7 +26,7 @@ export async function build(
   options: BuildOptions,
   sink: EventSink,
 ): Promise<BuildSummary> {
-  const resolver = new InputResolver(pipeline.root, GlobCache.load(pipeline.root, options.stateDir));
+  const resolver = new InputResolver(pipeline.root, GlobCache.load(pipeline.root, options.stateDir), options.witness);
   const { stateDir, cache, cacheOnly, signal, env } = options;
   const seams: BuildSeams = {
     files: diskFiles(pipeline.root, statCache, resolver),

@@ -6,6 +6,7 @@ import { noteRebuilt } from '../util/note.js';
 import { seal, unsealJson } from '../util/sealed.js';
 import { isRecord } from '../util/shape.js';
 import { withoutPrototype } from '../util/name-table.js';
+import type { Witness } from '../files/witness.js';
 
 /** 2: sealed (see sealed.ts). */
 const FORMAT = 2;
@@ -34,6 +35,8 @@ export class StatCache {
   private readonly entries: Record<string, Entry>;
   private readonly trustedBefore: number;
   private dirty = false;
+  /** Hears every file this cache answers for (a build that may leave a fresh snapshot). */
+  witness: Witness | undefined;
 
   private constructor(
     private readonly root: string,
@@ -73,9 +76,13 @@ export class StatCache {
     // runs for every input of every node on every build.
     const absolute = relativePath.startsWith('/') ? relativePath : `${this.root}/${relativePath}`;
     const stats = statSync(absolute, { throwIfNoEntry: false });
-    if (!stats?.isFile()) return undefined;
+    if (!stats?.isFile()) {
+      this.witness?.sawFile(relativePath, stats);
+      return undefined;
+    }
     const known = Object.hasOwn(this.entries, relativePath) ? this.entries[relativePath] : undefined;
     if (known && this.matches(known, stats) && stats.mtimeMs < this.trustedBefore && stats.ctimeMs < this.trustedBefore) {
+      this.witness?.sawFile(relativePath, stats, known[4]);
       return known[4];
     }
     const hash = hashBytes(readFileSync(absolute));
@@ -86,6 +93,8 @@ export class StatCache {
       this.entries[relativePath] = [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino, hash];
       this.dirty = true;
     }
+    // Seen as stat found it before the read: if it changed during the read, the snapshot will not match it.
+    this.witness?.sawFile(relativePath, stats, hash);
     return hash;
   }
 

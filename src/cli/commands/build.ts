@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
 import { StatCache } from '../../state/stat-cache.js';
@@ -6,7 +5,7 @@ import { build } from '../../scheduler/builder.js';
 import { spendsNoTokens } from '../../scheduler/zero-token-kinds.js';
 import type { BuildOptions } from '../../scheduler/build-options.js';
 import { Graph } from '../../graph/graph.js';
-import { OUTPUT_MODES, selectRenderer, type OutputMode } from '../../render/select.js';
+import { selectRenderer } from '../../render/select.js';
 import type { Renderer } from '../../render/renderer.js';
 import { resolveCacheDir } from '../../cache/location.js';
 import { openCache } from '../../cache/open-cache.js';
@@ -20,12 +19,15 @@ import { rememberGone } from '../../state/gone-outputs.js';
 import { withProvider } from '../../config/override-provider.js';
 import type { BuildSummary } from '../../scheduler/events.js';
 import type { LoadedPipeline } from '../../config/types.js';
-import { parseCommandArgs, parseJobs } from '../args.js';
+import { parseOptions, verdictKey, type BuildCommand as Command } from '../build-command-line.js';
+import { VerdictRecorder } from '../verdict-recorder.js';
+import { forgetFreshSnapshot } from '../../state/fresh-snapshot.js';
 import { refusalOverBudget, resolveBudget } from '../budget.js';
 import { EXIT, STOP_SIGNALS } from '../exit-codes.js';
 import { openProject } from '../project.js';
 import { warnOfTemplateSpecs } from '../template-warning.js';
 import { letGoOfTheTerminal, listenForStopSignals, type StopSignals } from '../stop-signals.js';
+
 
 export const help = `Usage: spx build [options] [NODE...]
 
@@ -88,32 +90,6 @@ Exit codes: 0 built, 1 a node failed (or, with --cache-only, missed the cache; o
 3 stopped at a review gate (spx approve NODE, then build again), 2 usage or pipeline error,
 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP).`;
 
-const OPTIONS = {
-  jobs: { type: 'string', short: 'j' },
-  'keep-going': { type: 'boolean', short: 'k' },
-  force: { type: 'boolean' },
-  'dry-run': { type: 'boolean', short: 'n' },
-  exact: { type: 'boolean' },
-  explain: { type: 'boolean' },
-  json: { type: 'boolean' },
-  output: { type: 'string', short: 'o' },
-  verbose: { type: 'boolean', short: 'v' },
-  'no-wait': { type: 'boolean' },
-  'cache-dir': { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  'cache-only': { type: 'boolean' },
-  'remote-cache': { type: 'string' },
-  'remote-read-only': { type: 'boolean' },
-  approve: { type: 'boolean' },
-  provider: { type: 'string' },
-  watch: { type: 'boolean' },
-  // `--watch=all`, as parseArgs takes no optional value (see parseOptions).
-  'watch-all': { type: 'boolean' },
-  'max-tokens': { type: 'string' },
-  'max-cost': { type: 'string' },
-} as const;
-
-type Command = NonNullable<ReturnType<typeof parseOptions>>;
 
 /** What one `spx build` works with, from the lock taken to the exit code. */
 interface Session {
@@ -131,6 +107,8 @@ interface Session {
   holdModelNodes?: boolean;
   /** The budget's limits and what this command's builds have spent so far. */
   budget: BuildOptions['budget'];
+  /** Set when this build's verdict may be replayed by the next (fresh-snapshot.ts). */
+  recorder?: VerdictRecorder;
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -140,22 +118,29 @@ export async function run(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const { values, targets } = command;
+  // Before anything is read: a file changed since then cannot be vouched for by this build (fresh-snapshot.ts).
+  const startedAt = Date.now();
   const project = await openProject({ directory: values.directory, file: values.file });
   const { stateDir } = project;
   const pipeline = values.provider === undefined ? project.pipeline : withProvider(project.pipeline, values.provider);
   const limits = resolveBudget(pipeline.config.budget, { maxTokens: values['max-tokens'], maxCost: values['max-cost'] });
   const remote = remoteChoice(command, pipeline);
-  const renderer = await openRenderer(command, pipeline, new Graph(pipeline.config).closure(targets).length);
+  const chosenRenderer = await openRenderer(command, pipeline, new Graph(pipeline.config).closure(targets).length);
+  const recorder = mayLeaveVerdict(command, remote, limits) ? VerdictRecorder.forBuild(chosenRenderer, pipeline, stateDir, startedAt) : undefined;
+  const renderer = recorder ?? chosenRenderer;
   const lock = await takeLock(stateDir, command, renderer);
   if (lock === 'busy') return EXIT.failed;
+  // From here on this build may change what the last one's verdict rested on.
+  if (lock) forgetFreshSnapshot(stateDir);
   const stop = listenForStopSignals(renderer, lock);
   try {
     // The remote's warnings, the one when it is off included, are the renderer's to say.
     const cache = await openBuildCache(command, remote, stateDir, stop.signal, renderer);
     const state = BuildState.open(pipeline.root, stateDir, { readOnly: values['dry-run'] ?? false });
     const statCache = StatCache.load(pipeline.root, stateDir);
+    statCache.witness = recorder?.witness;
     const budget = limits && !values['dry-run'] ? { limits, spent: { tokens: 0 } } : undefined;
-    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, cacheMisses: [], budget };
+    const session: Session = { command, pipeline, stateDir, renderer, stop, cache, state, statCache, cacheMisses: [], budget, recorder };
     // A dry run writes nothing, not even the memory of what was warned about.
     // Only model and agent outputs matter (the rest is remade for free): a pipeline without them loads none of this.
     if (!values['dry-run'] && Object.values(pipeline.config.nodes).some((node) => !spendsNoTokens(node.kind))) {
@@ -165,6 +150,7 @@ export async function run(args: string[]): Promise<number> {
       }
       await warnOfTemplateSpecs(pipeline, targets, renderer);
     }
+    let exitCode: number | undefined;
     try {
       // Before anything is built: a build that would cost too much sends nothing. --approve does not bypass it.
       const refusal = budget && (await refusalOverBudget(pipeline, statCache, buildOptions(session), budget.limits));
@@ -174,9 +160,11 @@ export async function run(args: string[]): Promise<number> {
         return EXIT.failed;
       }
       if (command.watch) return await watch(session);
-      return await buildAndReview(session);
+      exitCode = await buildAndReview(session);
+      return exitCode;
     } finally {
       saveState(session);
+      if (exitCode === EXIT.ok) recorder?.save(verdictKey(pipeline.file, command));
     }
   } finally {
     // After an error too (a damaged spx.lock is exit 2): the next build must not find this one's lock in its way.
@@ -184,31 +172,6 @@ export async function run(args: string[]): Promise<number> {
     stop.dispose();
     if (stop.stoppedBy === 'SIGHUP') letGoOfTheTerminal();
   }
-}
-
-/** The command line, checked; undefined for --help. */
-function parseOptions(args: string[]) {
-  const { values, positionals } = parseCommandArgs(
-    'build',
-    args.map((arg) => (arg === '--watch=all' ? '--watch-all' : arg)),
-    OPTIONS,
-  );
-  if (values.help) return undefined;
-  const watch = values.watch === true || values['watch-all'] === true;
-  if (watch && values['dry-run']) throw new UserError('--watch and --dry-run do not go together: spx status says what is stale');
-  const jobs = parseJobs(values.jobs, availableParallelism());
-  if (values['no-cache'] && values['cache-only']) throw new UserError('--no-cache and --cache-only contradict each other');
-  // --force means "run it again", a model node too; --cache-only means "call no model".
-  if (values.force && values['cache-only']) throw new UserError('--force and --cache-only contradict each other');
-  return { values, targets: positionals, jobs, watch, output: parseOutputMode(values.output, values.json ?? false) };
-}
-
-/** `--output MODE`, of which `--json` is the short form. */
-function parseOutputMode(output: string | undefined, json: boolean): OutputMode {
-  if (output === undefined) return json ? 'json' : 'auto';
-  if (!(OUTPUT_MODES as readonly string[]).includes(output)) throw new UserError(`--output expects one of ${OUTPUT_MODES.join(', ')}, got "${output}"`);
-  if (json && output !== 'json') throw new UserError(`--json and --output ${output} contradict each other`);
-  return output as OutputMode;
 }
 
 /** One renderer for the whole command: the lock's lines, each build, and what to do next. */
@@ -326,7 +289,17 @@ function buildOptions(session: Session): BuildOptions {
     // The forecast of a dry run, and of a budget's check before the build.
     ...(values['dry-run'] || budget ? { forecast: values.exact ? { exact: { env: process.env, signal: stop.signal } } : {} } : {}),
     ...(budget ? { budget } : {}),
+    ...(session.recorder ? { witness: session.recorder.witness } : {}),
   };
+}
+
+/**
+ * Whether a later build could replay this one's verdict: not a dry run, a
+ * watch or --force (which say more than "fresh"), nor a build with a remote
+ * cache or a budget (whose checks a replay would skip).
+ */
+function mayLeaveVerdict({ values, watch }: Command, remote: RemoteChoice, limits: unknown): boolean {
+  return !values['dry-run'] && !watch && !values.force && remote.kind === 'none' && limits === undefined;
 }
 
 /** The exit code, and what to do next when the build stopped short. */

@@ -32,6 +32,9 @@ export async function selectFiles(config: ContextNodeConfig, context: SelectionC
   const { root, resolver, signal } = context;
   const { files } = config;
   const git = files.gitignore || files.changedSince !== undefined ? await gitFiles(root, resolver, signal) : undefined;
+  // What git ignores or changed, and what a command prints, rest on more than the files and listings a witness sees.
+  if (git) resolver.witness?.cannotVouch('a context node asks git which files count');
+  if (files.fromCommand !== undefined) resolver.witness?.cannotVouch('a context node runs a command to select files');
   const project = files.gitignore && git ? listedByGit(git, context.leftOut) : walked(resolver, context.leftOut);
 
   const include = files.include.filter((glob) => !glob.startsWith('!'));
