@@ -172,13 +172,17 @@ export function sourceFilesOfNodeModules({ withTests = true } = {}) {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
+      // A context node leaves out dist/ and node_modules/ directories (as a
+      // .gitignore would): a file below one would be copied, never bundled.
+      if (entry.isDirectory()) {
+        if (entry.name !== 'dist' && entry.name !== 'node_modules') walk(path);
+      }
       else if (entry.isFile() && /\.(c|m)?[jt]s$/.test(entry.name) && !entry.name.endsWith('.min.js') && (withTests || !/\.(test|spec)\./.test(entry.name))) {
         const size = statSync(path).size;
         if (size >= 1024 && size <= 40 * 1024) found.push(path);
       }
     }
   };
-  walk(join(repo, 'node_modules'));
+  for (const entry of readdirSync(join(repo, 'node_modules'), { withFileTypes: true })) if (entry.isDirectory()) walk(join(repo, 'node_modules', entry.name));
   return found.sort();
 }
