@@ -20,7 +20,7 @@ const FILES = execFileSync('git', ['ls-files', '--cached', '--others', '--exclud
 
 /** Nothing here may reach a real model or a shared cache. */
 const OFFLINE = { GEMINI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined, SPX_CACHE_DIR: undefined };
-const LABEL = '<!-- spx echo provider: offline rehearsal. No model was called; this is not a real answer. -->';
+const LABEL = '<!-- spx rehearse provider: offline rehearsal. No model was called; this is not a real answer. -->';
 
 /** Each test's own fresh copy, so that any test can run alone, in any order. */
 let project: TestProject;
@@ -56,7 +56,7 @@ describe('examples/word-count, rehearsed offline in a git repository of its own'
     expect(result.code, result.stdout + result.stderr).toBe(3);
     expect(result.stdout).toContain('⏸ plan: AI-PLAN.md awaits review');
     expect(result.stdout).toMatch(/✓ context \(.*, 8 files\)/);
-    expect(project.read('AI-PLAN.md').split('\n').slice(0, 2)).toEqual([LABEL, '# Rehearsal answer (echo provider)']);
+    expect(project.read('AI-PLAN.md').split('\n').slice(0, 2)).toEqual([LABEL, '# Rehearsal answer (rehearse provider)']);
     expect(project.read('AI-SPEC.md').split('\n')[0]).toBe(LABEL);
   });
 

@@ -257,7 +257,7 @@ describe('--provider overrides every model node for one run', () => {
       expect(rehearsal.code, printed(rehearsal)).toBe(0);
       expect(fake.calls).toBe(0);
       for (const output of ['AI-SPEC.md', 'AI-PLAN.md']) {
-        expect(project.read(output)).toContain('spx echo provider: offline rehearsal');
+        expect(project.read(output)).toContain('spx rehearse provider: offline rehearsal');
       }
       // The rehearsal's plan was built from the rehearsal's spec.
       expect(project.read('AI-PLAN.md')).toContain('needs spec: AI-SPEC.md');

@@ -11,8 +11,8 @@ export class EchoProvider implements Provider {
   async generate(prompt: string): Promise<Answer> {
     const { instruction, labels } = parsePrompt(prompt);
     const text = [
-      '<!-- spx echo provider: offline rehearsal. No model was called; this is not a real answer. -->',
-      '# Rehearsal answer (echo provider)',
+      '<!-- spx rehearse provider: offline rehearsal. No model was called; this is not a real answer. -->',
+      '# Rehearsal answer (rehearse provider)',
       '',
       `Prompt: ${prompt.length} characters, sha256 ${hashBytes(prompt).slice(0, 16)}.`,
       '',
