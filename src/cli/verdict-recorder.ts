@@ -5,7 +5,7 @@ import { SHIPPED_PIPELINES_DIR } from '../config/pipelines.js';
 import { Witness } from '../files/witness.js';
 import type { Renderer } from '../render/renderer.js';
 import type { BuildEvent } from '../scheduler/events.js';
-import { spendsNoTokens } from '../scheduler/zero-token-kinds.js';
+import { spendsNoTokens } from '../config/token-kinds.js';
 import { writeFreshSnapshot, type FreshVerdict } from '../state/fresh-snapshot.js';
 import { LOCK_FILE } from '../state/lockfile.js';
 

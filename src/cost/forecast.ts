@@ -18,9 +18,6 @@ import { TokenCounts } from './token-count.js';
 /** The answer's expected length when neither the node's history nor its provider's maxOutputTokens says. */
 export const DEFAULT_OUTPUT_TOKENS = 4_000;
 
-/** The kinds that call a model or an agent. */
-export const MODEL_KINDS: ReadonlySet<string> = new Set(['spec', 'plan', 'execute']);
-
 /** What a stale node's prompt would be assembled from, as the run would see it. */
 export interface ForecastInputs {
   /** The triggering input files, as the fingerprint saw them. */

@@ -1,5 +1,5 @@
 import type { LoadedPipeline } from '../config/types.js';
-import { MODEL_KINDS } from '../cost/forecast.js';
+import { spendsTokens } from '../config/token-kinds.js';
 import { addSpend, callSpend, exceeds } from '../cost/spend.js';
 import type { BuildState } from '../state/build-state.js';
 import type { BuildOptions } from './build-options.js';
@@ -28,7 +28,7 @@ export class BudgetGuard {
 
   /** The job, checked when it starts (it may wait for a `-j` slot while other calls spend). */
   guard(node: string, cached: () => boolean, job: Job): Job {
-    if (!MODEL_KINDS.has(this.pipeline.config.nodes[node]!.kind)) return job;
+    if (!spendsTokens(this.pipeline.config.nodes[node]!.kind)) return job;
     return async () => {
       if (!this.crossed || cached()) return job();
       this.notStarted.push(node);
@@ -40,7 +40,7 @@ export class BudgetGuard {
   /** Counts a finished node's calls, from what it recorded. */
   count(node: string, outcome: Outcome): void {
     const config = this.pipeline.config.nodes[node]!;
-    if (outcome !== 'ran' || !MODEL_KINDS.has(config.kind) || !('provider' in config)) return;
+    if (outcome !== 'ran' || !spendsTokens(config.kind) || !('provider' in config)) return;
     const call = callSpend(this.state.get(node)?.metrics ?? {}, config.provider);
     if (call) addSpend(this.budget.spent, call);
     this.crossed = exceeds(this.budget.limits, this.budget.spent);

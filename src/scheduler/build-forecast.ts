@@ -1,5 +1,6 @@
 import { addUp, type ForecastTotals, type NodeEstimate } from '../cost/estimate.js';
-import { Forecaster, MODEL_KINDS, type ForecastOptions } from '../cost/forecast.js';
+import { spendsTokens } from '../config/token-kinds.js';
+import { Forecaster, type ForecastOptions } from '../cost/forecast.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { BuildState } from '../state/build-state.js';
 import type { Evaluation } from './evaluate.js';
@@ -26,7 +27,7 @@ export class BuildForecast {
   /** The estimate of a node that would run; undefined for one that calls no model. */
   async estimate(node: string, evaluation: Evaluation, outcomes: ReadonlyMap<string, Outcome>): Promise<NodeEstimate | undefined> {
     const config = this.pipeline.config.nodes[node]!;
-    if (!MODEL_KINDS.has(config.kind)) return undefined;
+    if (!spendsTokens(config.kind)) return undefined;
     const upstreamWillRun = [...config.needs, ...config.uses].some((dependency) => outcomes.get(dependency) === 'stale');
     let estimate: NodeEstimate | undefined;
     try {

@@ -20,7 +20,7 @@ import type { Evaluation } from './evaluate.js';
 import type { EventSink, FailureReason } from './events.js';
 import { removeWhatTheRunWrote, snapshotOutputs, type OutputSnapshot } from './interrupted-outputs.js';
 import { OutputBuffer } from './output-buffer.js';
-import { spendsNoTokens } from './zero-token-kinds.js';
+import { spendsNoTokens } from '../config/token-kinds.js';
 import { roundSeconds } from '../util/round-seconds.js';
 
 export interface NodeRunnerContext {

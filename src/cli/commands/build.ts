@@ -2,7 +2,7 @@ import { BuildLock } from '../../state/build-lock.js';
 import { BuildState } from '../../state/build-state.js';
 import { StatCache } from '../../state/stat-cache.js';
 import { build } from '../../scheduler/builder.js';
-import { spendsNoTokens } from '../../scheduler/zero-token-kinds.js';
+import { spendsNoTokens } from '../../config/token-kinds.js';
 import type { BuildOptions } from '../../scheduler/build-options.js';
 import { Graph } from '../../graph/graph.js';
 import { selectRenderer } from '../../render/select.js';
