@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -185,4 +185,29 @@ export function sourceFilesOfNodeModules({ withTests = true } = {}) {
   };
   for (const entry of readdirSync(join(repo, 'node_modules'), { withFileTypes: true })) if (entry.isDirectory()) walk(join(repo, 'node_modules', entry.name));
   return found.sort();
+}
+
+/**
+ * A fresh `dir` holding `count` files of real code under src/, spread over
+ * sourceFilesOfNodeModules() so that many packages (and styles of code) are
+ * in: the context benches' tree. Returns the paths relative to `dir`, and
+ * their total size in bytes.
+ */
+export function copySourceTree(dir, count) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const all = sourceFilesOfNodeModules();
+  if (all.length < count) throw new Error(`only ${all.length} candidate files under node_modules`);
+  const step = all.length / count;
+  const files = [];
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    const source = all[Math.floor(i * step)];
+    const relative = `src/${source.slice(join(repo, 'node_modules').length + 1)}`;
+    mkdirSync(join(dir, dirname(relative)), { recursive: true });
+    copyFileSync(source, join(dir, relative));
+    files.push(relative);
+    bytes += statSync(source).size;
+  }
+  return { files, bytes };
 }

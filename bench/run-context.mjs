@@ -19,9 +19,9 @@
 // Usage: npm run build && node bench/run-context.mjs [--files N] [--runs N] [--cold-runs N] [--spx path/to/bin/spx.js]
 // Plain Node, no dependencies beyond git.
 
-import { appendFileSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, spxBin, timed, sourceFilesOfNodeModules, workDir } from './lib.mjs';
+import { benchEnv, copySourceTree, fmtMs as fmt, git, machine, median, option, spxBin, timed, workDir } from './lib.mjs';
 
 const work = workDir('context');
 
@@ -32,22 +32,7 @@ const COLD_RUNS = option('--cold-runs', 3);
 // ---------------------------------------------------------------- the tree
 
 function generate() {
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const all = sourceFilesOfNodeModules();
-  if (all.length < FILES) throw new Error(`only ${all.length} candidate files under node_modules`);
-  // Spread over the whole list, so that many packages (and styles of code) are in.
-  const step = all.length / FILES;
-  const chosen = Array.from({ length: FILES }, (_, i) => all[Math.floor(i * step)]);
-  const files = [];
-  let bytes = 0;
-  for (const source of chosen) {
-    const relative = `src/${source.slice(join(repo, 'node_modules').length + 1)}`;
-    mkdirSync(join(work, dirname(relative)), { recursive: true });
-    copyFileSync(source, join(work, relative));
-    files.push(relative);
-    bytes += statSync(source).size;
-  }
+  const { files, bytes } = copySourceTree(work, FILES);
   writeFileSync(join(work, '.gitignore'), '.spx/\n');
   writeFileSync(join(work, 'spx.yaml'), config(''));
   git(work, ['init', '-q', '-b', 'main']);

@@ -32,29 +32,17 @@
 // Plain Node, no dependencies beyond git.
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { benchEnv, fmtMs as fmt, git, machine, median, option, repo, requireBuilt, spxBin, sourceFilesOfNodeModules, workDir } from './lib.mjs';
+import { benchEnv, copySourceTree, fmtMs as fmt, git, machine, median, option, requireBuilt, spxBin, workDir } from './lib.mjs';
 
 const work = workDir('forecast');
 const FILES = option('--files', 1000);
 const RUNS = option('--runs', 5);
 
 function generate() {
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const all = sourceFilesOfNodeModules();
-  if (all.length < FILES) throw new Error(`only ${all.length} candidate files under node_modules`);
-  const step = all.length / FILES;
-  let bytes = 0;
-  for (let i = 0; i < FILES; i++) {
-    const source = all[Math.floor(i * step)];
-    const relative = `src/${source.slice(join(repo, 'node_modules').length + 1)}`;
-    mkdirSync(join(work, dirname(relative)), { recursive: true });
-    copyFileSync(source, join(work, relative));
-    bytes += statSync(source).size;
-  }
+  const { bytes } = copySourceTree(work, FILES);
   writeFileSync(join(work, '.gitignore'), '.spx/\n');
   writeFileSync(join(work, 'USER-SPEC.md'), '# Request\n\nDocument every exported function.\n');
   writeFileSync(
