@@ -7,6 +7,7 @@ import type { Renderer } from '../render/renderer.js';
 import type { BuildEvent } from '../scheduler/events.js';
 import { spendsNoTokens } from '../config/token-kinds.js';
 import { writeFreshSnapshot, type FreshVerdict } from '../state/fresh-snapshot.js';
+import { JOURNAL_FILE } from '../state/build-state.js';
 import { LOCK_FILE } from '../state/lockfile.js';
 
 /**
@@ -35,8 +36,9 @@ export class VerdictRecorder implements Renderer {
     }
     this.witness.sawFile(LOCK_FILE, statSync(join(pipeline.root, LOCK_FILE), { throwIfNoEntry: false }));
     // A journal left by a killed build is replayed into spx.lock: this build then judged from more than spx.lock.
-    if (statSync(join(stateDir, 'journal.jsonl'), { throwIfNoEntry: false })) this.witness.cannotVouch('a journal was replayed');
-    else this.witness.sawNothingAt(join(stateDir, 'journal.jsonl'));
+    const journal = join(stateDir, JOURNAL_FILE);
+    if (statSync(journal, { throwIfNoEntry: false })) this.witness.cannotVouch('a journal was replayed');
+    else this.witness.sawNothingAt(journal);
   }
 
   /**

@@ -14,6 +14,9 @@ import { emptyLock, lockEntryProblem, readLock, writeLock, type Lock, type LockE
  */
 const MIN_JOURNAL_RECORDS = 64;
 
+/** In the state directory: what finished since spx.lock was last written. */
+export const JOURNAL_FILE = 'journal.jsonl';
+
 interface JournalLine {
   node: string;
   entry: LockEntry | null;
@@ -56,7 +59,7 @@ export class BuildState {
     const lock = read.format === STATE_FORMAT ? read : emptyLock();
     const readOnly = options.readOnly ?? false;
     if (!readOnly) mkdirSync(stateDir, { recursive: true });
-    const state = new BuildState(root, join(stateDir, 'journal.jsonl'), lock, readOnly);
+    const state = new BuildState(root, join(stateDir, JOURNAL_FILE), lock, readOnly);
     state.replayJournal();
     return state;
   }

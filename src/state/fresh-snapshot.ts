@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashEnv } from '../fingerprint/env.js';
@@ -194,7 +194,7 @@ function checkFiles(root: string, snapshot: SnapshotFile, trustedBefore: number)
     const path = absolute(root, snapshot.files[index]!);
     const stats = lstatSync(path, { throwIfNoEntry: false });
     if (!stats?.isFile()) return 'changed';
-    if (stats.size === stamps[at] && stats.mtimeMs === stamps[at + 1] && stats.ctimeMs === stamps[at + 2] && stats.ino === stamps[at + 3]) continue;
+    if (fileMatches(stats, stamps, at)) continue;
     hashes ??= Buffer.from(snapshot.fileHashes, 'base64');
     const recorded = hashes.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
     if (recorded.length !== HASH_BYTES || recorded.every((byte) => byte === 0)) return 'changed';
@@ -213,8 +213,7 @@ function sameDirectories(root: string, snapshot: SnapshotFile): boolean {
   const stamps = unpacked(snapshot.directoryStamps, snapshot.directories.length * 3);
   if (stamps === undefined) return false;
   for (let index = 0, at = 0; index < snapshot.directories.length; index++, at += 3) {
-    const stats = lstatSync(absolute(root, snapshot.directories[index]!), { throwIfNoEntry: false });
-    if (!stats?.isDirectory() || stats.mtimeMs !== stamps[at] || stats.ctimeMs !== stamps[at + 1] || stats.ino !== stamps[at + 2]) return false;
+    if (!directoryMatches(lstatSync(absolute(root, snapshot.directories[index]!), { throwIfNoEntry: false }), stamps, at)) return false;
   }
   return true;
 }
@@ -243,12 +242,20 @@ function stampOfDirectory(path: string): DirectoryStamp | undefined {
   return stats?.isDirectory() ? [stats.mtimeMs, stats.ctimeMs, stats.ino] : undefined;
 }
 
-function sameFile(path: string, [size, mtimeMs, ctimeMs, ino]: readonly number[]): boolean {
-  const stats = lstatSync(path, { throwIfNoEntry: false });
-  return stats !== undefined && stats.isFile() && stats.size === size && stats.mtimeMs === mtimeMs && stats.ctimeMs === ctimeMs && stats.ino === ino;
+function sameFile(path: string, stamp: readonly number[]): boolean {
+  return fileMatches(lstatSync(path, { throwIfNoEntry: false }), stamp);
 }
 
-function sameDirectory(path: string, [mtimeMs, ctimeMs, ino]: readonly number[]): boolean {
-  const stats = lstatSync(path, { throwIfNoEntry: false });
-  return stats !== undefined && stats.isDirectory() && stats.mtimeMs === mtimeMs && stats.ctimeMs === ctimeMs && stats.ino === ino;
+function sameDirectory(path: string, stamp: readonly number[]): boolean {
+  return directoryMatches(lstatSync(path, { throwIfNoEntry: false }), stamp);
+}
+
+/** Whether lstat found a regular file with the stamp at `at` in `stamps`: [size, mtimeMs, ctimeMs, inode]. */
+function fileMatches(stats: Stats | undefined, stamps: ArrayLike<number>, at = 0): boolean {
+  return stats !== undefined && stats.isFile() && stats.size === stamps[at] && stats.mtimeMs === stamps[at + 1] && stats.ctimeMs === stamps[at + 2] && stats.ino === stamps[at + 3];
+}
+
+/** Whether lstat found a directory with the stamp at `at` in `stamps`: [mtimeMs, ctimeMs, inode]. */
+function directoryMatches(stats: Stats | undefined, stamps: ArrayLike<number>, at = 0): boolean {
+  return stats !== undefined && stats.isDirectory() && stats.mtimeMs === stamps[at] && stats.ctimeMs === stamps[at + 1] && stats.ino === stamps[at + 2];
 }
